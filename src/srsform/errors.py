@@ -1,0 +1,71 @@
+"""Error classes and the exit-code table, in one place.
+
+Library code raises these; the CLI maps them (and page outcomes) to exit codes.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Process exit codes of the `srsform` command (documented in the README)."""
+
+    OK = 0  # every page read and ok
+    INTERNAL = 1  # a bug: an unexpected exception outside any page
+    USAGE = 2  # bad command-line usage (click's own code)
+    CONFIG = 3  # bad template, roster or input path; nothing was processed
+    REVIEW = 4  # all pages processed; some need a person (review, not_a_form)
+    FAILED = 5  # some pages could not be read (unreadable, error)
+
+
+class SrsformError(Exception):
+    """Base class of every error srsform raises on purpose."""
+
+    exit_code: ExitCode = ExitCode.INTERNAL
+
+
+class ConfigError(SrsformError):
+    """The user's configuration (template, roster, options, paths) is unusable."""
+
+    exit_code = ExitCode.CONFIG
+
+
+class TemplateError(ConfigError):
+    """A template file is missing or invalid; the message names the file and field."""
+
+
+class RosterError(ConfigError):
+    """A roster CSV is missing, empty or lacks a required column."""
+
+
+class PageError(SrsformError):
+    """One page cannot be processed; becomes that page's record, never stops a batch.
+
+    `status` is the page status the record gets ("error", "unreadable" or "not_a_form").
+    """
+
+    def __init__(self, message: str, status: str = "error") -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class DecodeError(PageError):
+    """A file or page could not be decoded into an image."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, status="error")
+
+
+class NotAFormError(PageError):
+    """The page carries no srsform registration marks or page code."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, status="not_a_form")
+
+
+class UnreadableError(PageError):
+    """The page is one of ours, but its marks, code or lines could not be found."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, status="unreadable")

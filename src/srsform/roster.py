@@ -1,0 +1,59 @@
+"""Read a roster CSV (columns client, session, date) into personalised page specs."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import RosterError
+from .pagecode import is_valid_client_code
+
+REQUIRED_COLUMNS = ("client", "session", "date")
+
+
+@dataclass(frozen=True)
+class RosterRow:
+    client: str
+    session: int
+    date: str
+
+
+def read_roster(path: str | Path) -> list[RosterRow]:
+    """Parse and validate a roster; errors name the file, the row and the problem."""
+    path = Path(path)
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            reader = csv.DictReader(handle)
+            header = [name.strip().lower() for name in (reader.fieldnames or [])]
+            if not header:
+                raise RosterError(f"{path}: roster is empty; expected a header row "
+                                  f"with columns {', '.join(REQUIRED_COLUMNS)}")
+            missing = [name for name in REQUIRED_COLUMNS if name not in header]
+            if missing:
+                raise RosterError(f"{path}: roster lacks column(s) {', '.join(missing)}; "
+                                  f"found {', '.join(header)}")
+            reader.fieldnames = header
+            rows = [_parse_row(path, number, raw) for number, raw in enumerate(reader, start=2)]
+    except FileNotFoundError:
+        raise RosterError(f"{path}: roster file not found") from None
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise RosterError(f"{path}: cannot read roster: {exc}") from None
+    if not rows:
+        raise RosterError(f"{path}: roster has a header but no rows")
+    return rows
+
+
+def _parse_row(path: Path, number: int, raw: dict[str, str | None]) -> RosterRow:
+    client = (raw.get("client") or "").strip()
+    session = (raw.get("session") or "").strip()
+    date = (raw.get("date") or "").strip()
+    if not is_valid_client_code(client):
+        raise RosterError(
+            f"{path}: row {number}: client code {client!r} is not an opaque code "
+            "(use 1-32 letters, digits, '.', '_' or '-'; never a name)"
+        )
+    if not session.isdigit():
+        raise RosterError(f"{path}: row {number}: session must be a whole number, "
+                          f"found {session!r}")
+    return RosterRow(client=client, session=int(session), date=date)
