@@ -9,9 +9,12 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .errors import ExitCode, SrsformError
+from .errors import ConfigError, ExitCode, SrsformError
+from .export import FORMATS, guess_format, open_writer
+from .ingest import expand_inputs
 from .layout import PAPERS_MM, build_layout
 from .pagecode import PageCode, new_serial
+from .pipeline import PageResult, ScanConfig, iter_page_refs, process_stack
 from .render import PageSpec, render_pdf
 from .roster import read_roster
 from .templates import load_bundled, load_template
@@ -50,8 +53,10 @@ def _fail(ctx: click.Context, message: str, code: int) -> None:
 @click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr.")
 def main(verbose: int, quiet: bool) -> None:
     """Print and read paper Session Rating Scale / Outcome Rating Scale forms."""
-    level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
-    logging.basicConfig(level=level, format="srsform: %(levelname)s: %(message)s", stream=sys.stderr)
+    levels = (logging.WARNING, logging.INFO, logging.DEBUG)
+    level = logging.ERROR if quiet else levels[min(verbose, 2)]
+    logging.basicConfig(level=level, format="srsform: %(levelname)s: %(message)s",
+                        stream=sys.stderr)
 
 
 @main.command("templates")
@@ -91,3 +96,57 @@ def print_command(template_name: str, paper: str, copies: int, roster: Path | No
         raise SrsformError(f"cannot write {output}: {exc.strerror or exc}") from None
     click.echo(f"srsform: wrote {count} page(s) of '{template.id}' ({paper}, layout "
                f"{layout.layout_id}) to {output}", err=True)
+
+
+@main.command("scan")
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("-o", "--output", default="-", show_default=True,
+              help="Where to write the records ('-' for stdout).")
+@click.option("--format", "fmt", type=click.Choice(FORMATS),
+              help="Output format (default: from the output's extension, else jsonl).")
+@click.option("-t", "--template", "template_names", multiple=True,
+              help="Extra template (name or .toml path) to recognise; with exactly one, pages "
+                   "whose QR code cannot be read are read as that form, for review.")
+@click.pass_context
+def scan_command(ctx: click.Context, inputs: tuple[str, ...], output: str, fmt: str | None,
+                 template_names: tuple[str, ...]) -> None:
+    """Read scanned forms (PDF, TIFF, JPEG, PNG files or folders): one record per page."""
+    fmt = guess_format(output, fmt)
+    given = [load_template(name) for name in template_names]
+    templates = tuple({t.id + t.version: t for t in [*load_bundled(), *given]}.values())
+    config = ScanConfig(templates=templates, fallback=given[0] if len(given) == 1 else None)
+    paths = expand_inputs(inputs)
+    if not paths:
+        raise ConfigError("no input files found in " + ", ".join(inputs))
+    refs = list(iter_page_refs(paths))
+    keys = [item.key for t in templates for item in t.items]
+    counts: dict[str, int] = {}
+    quiet = ctx.find_root().params.get("quiet")
+    show_progress = not quiet and sys.stderr.isatty()
+    with open_writer(output, fmt, keys) as writer, click.progressbar(
+            length=len(refs), label="scanning", file=sys.stderr,
+            hidden=not show_progress) as bar:
+        for result in process_stack(refs, config):
+            writer.write(result)
+            counts[result.status] = counts.get(result.status, 0) + 1
+            _log_page(result)
+            bar.update(1)
+    summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+    if not quiet:
+        click.echo(f"srsform: {len(refs)} page(s): {summary}", err=True)
+    ctx.exit(int(exit_code_for(counts)))
+
+
+def _log_page(result: PageResult) -> None:
+    # Never client codes in the log at default verbosity: they identify a person.
+    log.info("%s page %d: %s%s", result.source, result.page, result.status,
+             f" ({'; '.join(result.reasons)})" if result.reasons else "")
+
+
+def exit_code_for(counts: dict[str, int]) -> ExitCode:
+    """The scan's exit code from its page statuses (documented in the README)."""
+    if counts.get("error") or counts.get("unreadable"):
+        return ExitCode.FAILED
+    if counts.get("review") or counts.get("not_a_form"):
+        return ExitCode.REVIEW
+    return ExitCode.OK

@@ -107,6 +107,17 @@ class Layout:
     layout_id: str
 
 
+# The marks and the QR box are the same on every form, so a page can be registered and
+# identified before its layout is known.
+MARKERS = (
+    Marker(0, 0.0, 0.0),
+    Marker(1, FORM_W_MM - MARKER_SIZE_MM, 0.0),
+    Marker(2, FORM_W_MM - MARKER_SIZE_MM, FORM_H_MM - MARKER_SIZE_MM),
+    Marker(3, 0.0, FORM_H_MM - MARKER_SIZE_MM),
+)
+QR_BOX = Rect(FORM_W_MM - MARKER_SIZE_MM - MARKER_QUIET_MM - QR_BOX_MM, 16.0, QR_BOX_MM, QR_BOX_MM)
+
+
 def page_offset_mm(paper: str) -> tuple[float, float]:
     """Where the form area's top-left corner sits on a page of the given paper size."""
     page_w, page_h = PAPERS_MM[paper]
@@ -116,13 +127,8 @@ def page_offset_mm(paper: str) -> tuple[float, float]:
 def build_layout(template: Template) -> Layout:
     """Lay out a template's form; the same template always gives the same layout id."""
     s = MARKER_SIZE_MM
-    markers = (
-        Marker(0, 0.0, 0.0),
-        Marker(1, FORM_W_MM - s, 0.0),
-        Marker(2, FORM_W_MM - s, FORM_H_MM - s),
-        Marker(3, 0.0, FORM_H_MM - s),
-    )
-    qr_box = Rect(FORM_W_MM - s - MARKER_QUIET_MM - QR_BOX_MM, 16.0, QR_BOX_MM, QR_BOX_MM)
+    markers = MARKERS
+    qr_box = QR_BOX
     count = len(template.items)
     spacing = 40.0 if count <= 4 else (LAST_LINE_Y_MAX_MM - FIRST_LINE_Y_MM) / (count - 1)
     lines = tuple(

@@ -1,0 +1,168 @@
+"""process_page: the per-page error boundary; process_stack: pages in input order.
+
+Workers are pure: a PageRef in, a PageResult out. Every input page yields exactly one
+PageResult, whatever happens to it.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from .errors import PageError, UnreadableError
+from .ingest import PageFailure, PageImage, PageRef, list_pages, load_page
+from .layout import QR_BOX, Layout, build_layout
+from .measure import LineMeasurement, measure_line
+from .pagecode import PageCode
+from .register import (
+    describe_non_form,
+    find_markers,
+    read_page_code,
+    registration_from_markers,
+    search_page_code,
+)
+from .score import ItemScore, score_page
+from .templates import Template
+
+log = logging.getLogger(__name__)
+
+PRINT_SCALE_TOLERANCE = 0.03  # flag pages printed or copied more than 3% off true size
+PAGE_STATUSES = ("ok", "review", "not_a_form", "unreadable", "error")
+
+
+@dataclass(frozen=True)
+class ScanConfig:
+    """What a worker needs besides the page: the templates it may meet."""
+
+    templates: tuple[Template, ...]
+    fallback: Template | None = None  # used, with review, when a page's QR cannot be read
+    reduce: int = 1
+
+    def layouts(self) -> dict[str, tuple[Template, Layout]]:
+        return {build_layout(t).layout_id: (t, build_layout(t)) for t in self.templates}
+
+
+@dataclass(frozen=True)
+class PageResult:
+    """One input page's outcome: the record the store and the exports are made from."""
+
+    source: str
+    page: int
+    status: str
+    template: str | None = None
+    layout: str | None = None
+    serial: str | None = None
+    client: str | None = None
+    session: int | None = None
+    rotation: int | None = None
+    print_scale: float | None = None
+    items: tuple[ItemScore, ...] = ()
+    total: float | int | None = None
+    flags: tuple[str, ...] = ()
+    rule: str | None = None
+    reasons: tuple[str, ...] = field(default=())
+
+
+def iter_page_refs(paths: Sequence[str]) -> Iterator[PageRef | PageFailure]:
+    """Every page of every file, in input order (files that fail yield one failure)."""
+    for path in paths:
+        yield from list_pages(path)
+
+
+def process_page(ref: PageRef | PageFailure, config: ScanConfig) -> PageResult:
+    """Read one page; never raises: failures become a record with a status and reason."""
+    if isinstance(ref, PageFailure):
+        return PageResult(ref.source, ref.page, "error", reasons=(ref.reason,))
+    try:
+        image = load_page(ref, reduce=config.reduce)
+        return read_page(image, config)
+    except PageError as exc:
+        return PageResult(ref.source, ref.page, exc.status, reasons=(str(exc),))
+    except MemoryError:
+        return PageResult(ref.source, ref.page, "error", reasons=("out of memory on this page",))
+    except Exception as exc:  # noqa: BLE001 - the per-page boundary: one page never sinks a stack
+        log.debug("unexpected error on %s page %d:\n%s", ref.source, ref.page,
+                  traceback.format_exc())
+        return PageResult(ref.source, ref.page, "error",
+                          reasons=(f"internal error ({type(exc).__name__}); run with -vv "
+                                   "for details and please report it",))
+
+
+def read_page(image: PageImage, config: ScanConfig) -> PageResult:
+    """register -> identify -> measure -> score one decoded page."""
+    gray = image.gray
+    markers = find_markers(gray)
+    if not markers:
+        code = search_page_code(gray)
+        if code is None:
+            raise describe_non_form(gray)
+        raise UnreadableError("srsform page code found but no registration marks: "
+                              "page damaged, cropped or badly photographed")
+    registration = registration_from_markers(markers)
+    reasons = list(registration.reasons)
+    code = read_page_code(gray, registration.homography, QR_BOX)
+    template, layout = _identify(code, config, reasons)
+    measurements = [measure_line(gray, registration.homography, geom, registration.px_per_mm)
+                    for geom in layout.lines]
+    scored = score_page(template, measurements)
+    print_scale = _print_scale(measurements, registration.homography, image.px_per_mm)
+    flags = list(scored.flags)
+    if print_scale is not None and abs(print_scale - 1.0) > PRINT_SCALE_TOLERANCE:
+        flags.append("print_scale_off")
+        reasons.append(f"form printed at {print_scale:.1%} of true size (fit to page or a "
+                       "copy?); scores are measured against the line ends, so they stand")
+    for item in scored.items:
+        reasons += [f"{item.key}: {why}" for why in item.reasons]
+    needs_person = any(item.status != "ok" for item in scored.items) or code is None
+    return PageResult(
+        source=image.source, page=image.page, status="review" if needs_person else "ok",
+        template=template.id, layout=layout.layout_id,
+        serial=code.serial if code else None, client=code.client if code else None,
+        session=code.session if code else None, rotation=registration.rotation,
+        print_scale=print_scale, items=scored.items, total=scored.total, flags=tuple(flags),
+        rule=scored.rule, reasons=tuple(reasons),
+    )
+
+
+def _identify(code: PageCode | None, config: ScanConfig, reasons: list[str]
+              ) -> tuple[Template, Layout]:
+    if code is None:
+        if config.fallback is None:
+            raise UnreadableError("the page's QR code could not be read; to read it anyway "
+                                  "as a given form, pass --template")
+        reasons.append(f"QR code unreadable: read as '{config.fallback.id}' (given with "
+                       "--template); check the page identity")
+        return config.fallback, build_layout(config.fallback)
+    known = config.layouts()
+    if code.layout_id not in known:
+        raise UnreadableError(f"page printed with layout {code.layout_id} of template "
+                              f"'{code.template_id}', which is not known here: pass that "
+                              "template file with --template")
+    return known[code.layout_id]
+
+
+def _print_scale(measurements: Iterable[LineMeasurement], homography: np.ndarray,
+                 scan_px_per_mm: float | None) -> float | None:
+    """Printed line length over 100 mm, from the scan's own resolution; None if unknown."""
+    if not scan_px_per_mm:
+        return None
+    lengths = []
+    for m in measurements:
+        if not m.ends_found:
+            continue
+        ends = np.array([[m.left_end_mm], [m.right_end_mm]], dtype=np.float64)
+        p = cv2.perspectiveTransform(ends, homography).reshape(2, 2)
+        lengths.append(float(np.linalg.norm(p[1] - p[0])) / scan_px_per_mm / 100.0)
+    return round(float(np.median(lengths)), 4) if lengths else None
+
+
+def process_stack(refs: Iterable[PageRef | PageFailure], config: ScanConfig
+                  ) -> Iterator[PageResult]:
+    """Process pages one at a time, in order (the parallel version comes with the store)."""
+    for ref in refs:
+        yield process_page(ref, config)

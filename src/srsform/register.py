@@ -1,0 +1,196 @@
+"""Find the registration marks, the page's orientation and homography, and its QR code.
+
+Input is a gray page image in any orientation; output is a `Registration`: the
+homography from form millimetres (layout.py) to image pixels, the rotation the page
+had in the image, and the page code read from the QR symbol.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import cv2
+import numpy as np
+
+from .errors import NotAFormError, UnreadableError
+from .layout import ARUCO_DICT, MARKER_CELLS, MARKERS, Rect
+from .pagecode import PageCode, parse_payload
+
+DETECT_LONG_SIDE_PX = 1400  # marks are searched on a copy about this size (cells ~9 px on A4)
+QR_PX_PER_MM = (8.0, 6.0, 11.0)  # canonical resolutions tried for the QR crop
+QR_MARGIN_MM = 2.0
+MAX_REPROJECTION_MM = 1.0  # marks that disagree more than this are not one printed page
+BLANK_INK_FRACTION = 0.002
+_MARKER_IDS = frozenset(m.marker_id for m in MARKERS)
+
+
+@dataclass(frozen=True)
+class Registration:
+    """How a page sits in its image."""
+
+    homography: np.ndarray  # 3x3, form mm -> image px
+    markers_found: tuple[int, ...]
+    rotation: int  # clockwise turn of the page in the image: 0, 90, 180 or 270
+    reprojection_mm: float  # rms disagreement of the marks with the homography
+    px_per_mm: float  # image pixels per form mm, near the page centre
+    reasons: tuple[str, ...]  # judgement calls for a person (e.g. a mark missing)
+
+
+@lru_cache(maxsize=1)
+def _detector() -> cv2.aruco.ArucoDetector:
+    params = cv2.aruco.DetectorParameters()
+    params.cornerRefinementMethod = cv2.aruco.CORNER_REFINE_SUBPIX
+    params.adaptiveThreshWinSizeMin = 5
+    params.adaptiveThreshWinSizeMax = 45
+    params.adaptiveThreshWinSizeStep = 10
+    dictionary = cv2.aruco.getPredefinedDictionary(ARUCO_DICT)
+    return cv2.aruco.ArucoDetector(dictionary, params)
+
+
+def find_markers(gray: np.ndarray) -> dict[int, np.ndarray]:
+    """Registration marks in the image: id -> 4x2 corners in image px (ArUco order).
+
+    Marks are found on a reduced copy and their corners refined on the full image.
+    """
+    scale = min(1.0, DETECT_LONG_SIDE_PX / max(gray.shape))
+    small = gray if scale == 1.0 else cv2.resize(gray, None, fx=scale, fy=scale,
+                                                 interpolation=cv2.INTER_AREA)
+    corners, ids, _ = _detector().detectMarkers(small)
+    if ids is None:
+        return {}
+    found: dict[int, np.ndarray] = {}
+    for quad, marker_id in zip(corners, ids.ravel(), strict=True):
+        marker_id = int(marker_id)
+        quad = quad.reshape(4, 2).astype(np.float64) / scale
+        if marker_id not in _MARKER_IDS:
+            continue
+        # Keep the largest when an id appears twice (a stray copy is smaller or equal).
+        if marker_id in found and cv2.contourArea(quad.astype(np.float32)) <= cv2.contourArea(
+                found[marker_id].astype(np.float32)):
+            continue
+        found[marker_id] = quad
+    return {k: _refine_corners(gray, v) for k, v in found.items()}
+
+
+def _refine_corners(gray: np.ndarray, quad: np.ndarray) -> np.ndarray:
+    side_px = float(np.mean(np.linalg.norm(quad - np.roll(quad, 1, axis=0), axis=1)))
+    half_window = int(max(2, min(15, side_px / MARKER_CELLS * 0.4)))
+    pts = quad.astype(np.float32).reshape(-1, 1, 2)
+    criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 30, 0.01)
+    refined = cv2.cornerSubPix(gray, pts, (half_window, half_window), (-1, -1), criteria)
+    refined = refined.reshape(4, 2).astype(np.float64)
+    # A refinement that wanders off (blur, damage) is worse than the detector's estimate.
+    moved = np.linalg.norm(refined - quad, axis=1)
+    return np.where((moved < half_window)[:, None], refined, quad)
+
+
+def registration_from_markers(markers: dict[int, np.ndarray]) -> Registration:
+    """Fit the form to the image from the registration marks found (any 2 of 4 will do).
+
+    Raises UnreadableError when too few marks are found or they do not fit one page.
+    """
+    by_id = {m.marker_id: m for m in MARKERS}
+    if len(markers) < 2:
+        raise UnreadableError(
+            f"only {len(markers)} of 4 registration marks found; at least 2 are needed")
+    src = np.vstack([by_id[i].corners_mm() for i in sorted(markers)])
+    dst = np.vstack([markers[i] for i in sorted(markers)])
+    homography, _ = cv2.findHomography(src, dst, 0)
+    if homography is None:
+        raise UnreadableError("registration marks found but their positions are inconsistent")
+    projected = cv2.perspectiveTransform(src.reshape(-1, 1, 2), homography).reshape(-1, 2)
+    px_per_mm = local_px_per_mm(homography, (95.0, 130.0))
+    rms_mm = float(np.sqrt(np.mean(np.sum((projected - dst) ** 2, axis=1)))) / px_per_mm
+    if rms_mm > MAX_REPROJECTION_MM:
+        raise UnreadableError(
+            f"registration marks disagree by {rms_mm:.1f} mm: page folded, curled or damaged")
+    reasons = []
+    if len(markers) < 4:
+        missing = sorted(set(by_id) - set(markers))
+        reasons.append(f"registration mark(s) {missing} not found (covered or torn?)")
+    return Registration(
+        homography=homography,
+        markers_found=tuple(sorted(markers)),
+        rotation=_rotation(homography),
+        reprojection_mm=rms_mm,
+        px_per_mm=px_per_mm,
+        reasons=tuple(reasons),
+    )
+
+
+def local_px_per_mm(homography: np.ndarray, at_mm: tuple[float, float]) -> float:
+    """Image pixels per form millimetre around a form point (geometric mean of both axes)."""
+    x, y = at_mm
+    pts = np.array([[[x, y]], [[x + 1.0, y]], [[x, y + 1.0]]], dtype=np.float64)
+    p = cv2.perspectiveTransform(pts, homography).reshape(3, 2)
+    return float(np.sqrt(np.linalg.norm(p[1] - p[0]) * np.linalg.norm(p[2] - p[0])))
+
+
+def _rotation(homography: np.ndarray) -> int:
+    pts = np.array([[[95.0, 130.0]], [[105.0, 130.0]]], dtype=np.float64)
+    p = cv2.perspectiveTransform(pts, homography).reshape(2, 2)
+    angle = np.degrees(np.arctan2(p[1, 1] - p[0, 1], p[1, 0] - p[0, 0]))
+    return int(round(angle / 90.0)) % 4 * 90
+
+
+def warp_region(gray: np.ndarray, homography: np.ndarray, box: Rect, px_per_mm: float,
+                interpolation: int = cv2.INTER_LINEAR) -> np.ndarray:
+    """The form region `box` resampled upright at `px_per_mm`; outside the image is white.
+
+    Pixel (col, row) of the result is centred on form point
+    (box.x_mm + (col + 0.5) / px_per_mm, box.y_mm + (row + 0.5) / px_per_mm).
+    """
+    width = int(round(box.w_mm * px_per_mm))
+    height = int(round(box.h_mm * px_per_mm))
+    s = 1.0 / px_per_mm
+    canvas_to_mm = np.array([[s, 0.0, box.x_mm + 0.5 * s], [0.0, s, box.y_mm + 0.5 * s],
+                             [0.0, 0.0, 1.0]])
+    matrix = homography @ canvas_to_mm
+    return cv2.warpPerspective(gray, matrix, (width, height),
+                               flags=interpolation | cv2.WARP_INVERSE_MAP,
+                               borderMode=cv2.BORDER_CONSTANT, borderValue=255)
+
+
+def read_page_code(gray: np.ndarray, homography: np.ndarray, layout_qr_box: Rect
+                   ) -> PageCode | None:
+    """Decode the QR code in its printed box; None if it cannot be read."""
+    m = QR_MARGIN_MM
+    box = Rect(layout_qr_box.x_mm - m, layout_qr_box.y_mm - m, layout_qr_box.w_mm + 2 * m,
+               layout_qr_box.h_mm + 2 * m)
+    detector = cv2.QRCodeDetector()
+    for px_per_mm in QR_PX_PER_MM:
+        crop = warp_region(gray, homography, box, px_per_mm, cv2.INTER_AREA)
+        for candidate in (crop, _binarise(crop)):
+            text, _, _ = detector.detectAndDecode(candidate)
+            if text:
+                return parse_payload(text)
+    return None
+
+
+def search_page_code(gray: np.ndarray) -> PageCode | None:
+    """Look for an srsform QR code anywhere on the page (used when marks are missing)."""
+    scale = min(1.0, 2000 / max(gray.shape))
+    small = gray if scale == 1.0 else cv2.resize(gray, None, fx=scale, fy=scale,
+                                                 interpolation=cv2.INTER_AREA)
+    text, _, _ = cv2.QRCodeDetector().detectAndDecode(small)
+    return parse_payload(text) if text else None
+
+
+def describe_non_form(gray: np.ndarray) -> NotAFormError:
+    """The not-a-form outcome, saying whether the page looks blank."""
+    small = cv2.resize(gray, (400, int(400 * gray.shape[0] / gray.shape[1])),
+                       interpolation=cv2.INTER_AREA)
+    background = float(np.percentile(small, 90))
+    ink = float(np.mean(small < background - 60))
+    if ink < BLANK_INK_FRACTION:
+        return NotAFormError("blank page (no registration marks, no ink): a back side?")
+    return NotAFormError("not an srsform form: no registration marks or page code found "
+                         "(another document?)")
+
+
+def _binarise(crop: np.ndarray) -> np.ndarray:
+    _, binary = cv2.threshold(crop, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    return binary
+
+
