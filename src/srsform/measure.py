@@ -87,8 +87,8 @@ def measure_line(gray: np.ndarray, homography: np.ndarray, geom: LineGeom,
             left = right - (predicted_right - predicted_left)
         reasons.append("an end stop of the line was not found; its position was predicted")
     length_px = right - left
-    mask = _print_mask(ink.shape, row_at, half_t, left, right, geom, r)
-    marks = _find_marks(ink, mask, row_at, left, length_px, geom, r)
+    mask, stops = _print_mask(ink.shape, row_at, half_t, left, right, geom, r)
+    marks = _find_marks(ink, mask, stops, row_at, left, length_px, geom, r)
     status, chosen, more = _judge(marks)
     reasons += more
     sigma = _sigma(chosen, ends_found, image_px_per_mm)
@@ -215,8 +215,8 @@ def _run_nearest(dark: np.ndarray, target: float) -> tuple[int, int] | None:
 
 
 def _print_mask(shape: tuple[int, int], row_at: _LineFit, half_t: float, left: float,
-                right: float, geom: LineGeom, r: float) -> np.ndarray:
-    """True where the printed line and end stops are (pen ink there cannot be seen)."""
+                right: float, geom: LineGeom, r: float) -> tuple[np.ndarray, np.ndarray]:
+    """Where the printed line and the end stops are (pen ink there cannot be seen)."""
     rows, cols = np.mgrid[0:shape[0], 0:shape[1]]
     margin = PRINT_MASK_MARGIN_MM * r
     offset = np.abs(rows - row_at(cols))
@@ -226,13 +226,15 @@ def _print_mask(shape: tuple[int, int], row_at: _LineFit, half_t: float, left: f
     on_stop = np.zeros(shape, dtype=bool)
     for col in (left, right):
         on_stop |= (np.abs(cols - col) <= stop_half_w) & (offset <= stop_span)
-    return on_line | on_stop
+    return on_line | on_stop, on_stop
 
 
-def _find_marks(ink: np.ndarray, mask: np.ndarray, row_at: _LineFit, left: float,
-                length_px: float, geom: LineGeom, r: float) -> list[MarkCandidate]:
+def _find_marks(ink: np.ndarray, mask: np.ndarray, stops: np.ndarray, row_at: _LineFit,
+                left: float, length_px: float, geom: LineGeom, r: float) -> list[MarkCandidate]:
     """Group the pen ink outside the print into marks and locate each one."""
     pen = np.where(mask, 0.0, ink)
+    # Ink that runs into an end stop continues under it, down to the line.
+    near_stops = cv2.dilate(stops.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
     binary = (pen > INK_THRESHOLD).astype(np.uint8)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
     pieces = [i for i in range(1, count) if stats[i, cv2.CC_STAT_AREA] >= 3]
@@ -246,8 +248,9 @@ def _find_marks(ink: np.ndarray, mask: np.ndarray, row_at: _LineFit, left: float
             continue
         candidate = _locate(weights, member, row_at, left, length_px, geom, r)
         contrast = float(np.percentile(pen[member], 90))
+        distance = 0.0 if (member & near_stops).any() else candidate[1]
         marks.append(MarkCandidate(x_mm=candidate[0], area_mm2=area, contrast=contrast,
-                                   distance_mm=candidate[1], fit_rms_mm=candidate[2]))
+                                   distance_mm=distance, fit_rms_mm=candidate[2]))
     marks.sort(key=lambda m: -m.area_mm2)
     return marks
 
