@@ -171,53 +171,45 @@ def _find_line(ink: np.ndarray, nominal_row: float, x0: float, x1: float, r: flo
 
 def _find_stop(ink: np.ndarray, row_at: _LineFit, nominal_col: float, geom: LineGeom,
                r: float) -> tuple[float, bool]:
-    """Locate one end stop's centre column from the runs of ink in its rows."""
+    """Locate one end stop's centre column, or return the prediction and False.
+
+    The median over the stop's rows (away from the line) ignores pen strokes that cross
+    only some of them, as a mark drawn on an end stop does.
+    """
     search = END_SEARCH_MM * r
     row_c = float(row_at(nominal_col))
     span = geom.stop_half_height_mm * r
     lo_col = int(max(0, nominal_col - search - r))
     hi_col = int(min(ink.shape[1], nominal_col + search + r + 1))
-    centres = []
-    rows = [*range(int(row_c - span + 0.3 * r), int(row_c - 0.6 * r)),
-            *range(int(row_c + 0.6 * r) + 1, int(row_c + span - 0.3 * r) + 1)]
-    expected_w = geom.stop_width_mm * r
-    for row in rows:
-        if not 0 <= row < ink.shape[0]:
-            continue
-        values = ink[row, lo_col:hi_col]
-        dark = values > 0.5
-        if not dark.any():
-            continue
-        run = _run_nearest(dark, nominal_col - lo_col)
-        if run is None:
-            continue
-        a, b = run
-        if not 0.5 * expected_w <= b - a <= 2.0 * expected_w + 2:
-            continue  # wider than a stop: a pen stroke lies over it here
-        w = values[a:b]
-        centres.append(lo_col + a + float(np.dot(w, np.arange(b - a)) / w.sum()))
-    if len(centres) < 0.4 * len(rows):
+    rows = np.r_[int(row_c - span + 0.3 * r):int(row_c - 0.6 * r),
+                 int(row_c + 0.6 * r) + 1:int(row_c + span - 0.3 * r) + 1]
+    rows = rows[(rows >= 0) & (rows < ink.shape[0])]
+    if rows.size < 4 or hi_col - lo_col < 3:
         return nominal_col, False
-    found = float(np.median(centres))
+    profile = np.median(ink[rows, lo_col:hi_col], axis=0)
+    peak = int(np.argmax(profile))
+    if profile[peak] < 0.6:
+        return nominal_col, False
+    dark = profile > 0.5 * profile[peak]
+    a = b = peak
+    while a > 0 and dark[a - 1]:
+        a -= 1
+    while b < len(profile) - 1 and dark[b + 1]:
+        b += 1
+    if b - a + 1 > 2.5 * geom.stop_width_mm * r + 2:
+        return nominal_col, False  # wider than a stop: a pen stroke runs along it
+    w = profile[a:b + 1]
+    found = lo_col + a + float(np.dot(w, np.arange(b - a + 1)) / w.sum())
     if abs(found - nominal_col) > search:
         return nominal_col, False
     return found, True
 
 
-def _run_nearest(dark: np.ndarray, target: float) -> tuple[int, int] | None:
-    edges = np.diff(np.concatenate(([0], dark.astype(np.int8), [0])))
-    starts, ends = np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0]
-    if starts.size == 0:
-        return None
-    centres = (starts + ends - 1) / 2
-    i = int(np.argmin(np.abs(centres - target)))
-    return int(starts[i]), int(ends[i])
-
-
 def _print_mask(shape: tuple[int, int], row_at: _LineFit, half_t: float, left: float,
                 right: float, geom: LineGeom, r: float) -> tuple[np.ndarray, np.ndarray]:
     """Where the printed line and the end stops are (pen ink there cannot be seen)."""
-    rows, cols = np.mgrid[0:shape[0], 0:shape[1]]
+    rows = np.arange(shape[0], dtype=np.float32)[:, None]
+    cols = np.arange(shape[1], dtype=np.float32)[None, :]
     margin = PRINT_MASK_MARGIN_MM * r
     offset = np.abs(rows - row_at(cols))
     on_line = (offset <= half_t + margin) & (cols >= left - 2 * margin) & (cols <= right + 2 * margin)

@@ -17,7 +17,9 @@ from .errors import NotAFormError, UnreadableError
 from .layout import ARUCO_DICT, MARKER_CELLS, MARKERS, Rect
 from .pagecode import PageCode, parse_payload
 
-DETECT_LONG_SIDE_PX = 1400  # marks are searched on a copy about this size (cells ~9 px on A4)
+# Marks are searched on a reduced copy (cells ~7 px on a full A4 page), again larger when
+# some are missing (a phone photo with the page small in the frame).
+DETECT_LONG_SIDE_PX = (1000, 2200)
 QR_PX_PER_MM = (8.0, 6.0, 11.0)  # canonical resolutions tried for the QR crop
 QR_MARGIN_MM = 2.0
 MAX_REPROJECTION_MM = 1.0  # marks that disagree more than this are not one printed page
@@ -53,7 +55,16 @@ def find_markers(gray: np.ndarray) -> dict[int, np.ndarray]:
 
     Marks are found on a reduced copy and their corners refined on the full image.
     """
-    scale = min(1.0, DETECT_LONG_SIDE_PX / max(gray.shape))
+    found: dict[int, np.ndarray] = {}
+    for long_side in DETECT_LONG_SIDE_PX:
+        scale = min(1.0, long_side / max(gray.shape))
+        found = _detect(gray, scale)
+        if len(found) == len(_MARKER_IDS) or scale == 1.0:
+            break
+    return {k: _refine_corners(gray, v) for k, v in found.items()}
+
+
+def _detect(gray: np.ndarray, scale: float) -> dict[int, np.ndarray]:
     small = gray if scale == 1.0 else cv2.resize(gray, None, fx=scale, fy=scale,
                                                  interpolation=cv2.INTER_AREA)
     corners, ids, _ = _detector().detectMarkers(small)
@@ -70,7 +81,7 @@ def find_markers(gray: np.ndarray) -> dict[int, np.ndarray]:
                 found[marker_id].astype(np.float32)):
             continue
         found[marker_id] = quad
-    return {k: _refine_corners(gray, v) for k, v in found.items()}
+    return found
 
 
 def _refine_corners(gray: np.ndarray, quad: np.ndarray) -> np.ndarray:
