@@ -1,0 +1,530 @@
+"""Input paths -> page images, one page at a time (PDF, TIFF, JPEG, PNG, BMP, WebP).
+
+`list_pages` is cheap (file headers and page counts only) and `load_page` decodes a single page,
+so memory does not grow with the length of a stack. A PDF page that is one embedded scan is
+extracted as stored; any other PDF page is rendered by poppler, one page per call.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import BinaryIO
+
+import cv2
+import numpy as np
+import pdf2image
+import pikepdf
+from pdf2image.exceptions import (
+    PDFInfoNotInstalledError,
+    PDFPageCountError,
+    PDFPopplerTimeoutError,
+    PDFSyntaxError,
+)
+from PIL import Image, ImageOps
+
+from .errors import ConfigError, DecodeError
+
+MAX_PIXELS = 200_000_000  # refuse larger images before decoding (decompression bombs)
+MIN_SIDE_PX = 300  # a scanned form is never smaller than this on either side
+MIN_DPI = 50  # DPI metadata below this is a placeholder, not a scan resolution
+RENDER_DPI = 300
+RENDER_TIMEOUT_S = 60
+REDUCTIONS = (1, 2, 4)
+MM_PER_INCH = 25.4
+PT_PER_INCH = 72.0
+MIN_COVER = 0.9  # an extractable scan covers at least this share of the page (intersection/union)
+
+_MAGIC = (
+    (b"\x89PNG\r\n\x1a\n", "image"),
+    (b"\xff\xd8\xff", "image"),
+    (b"II*\x00", "tiff"),
+    (b"MM\x00*", "tiff"),
+    (b"II+\x00", "tiff"),
+    (b"MM\x00+", "tiff"),
+    (b"BM", "image"),
+)
+_JPEG_MAGIC = b"\xff\xd8\xff"
+_SKIPPED_FILES = frozenset({"thumbs.db", "desktop.ini"})
+_JPEG_GRAY = {1: cv2.IMREAD_GRAYSCALE, 2: cv2.IMREAD_REDUCED_GRAYSCALE_2,
+              4: cv2.IMREAD_REDUCED_GRAYSCALE_4}
+_JPEG_COLOR = {1: cv2.IMREAD_COLOR, 2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4}
+_PAINT_OPS = frozenset({"S", "s", "f", "F", "f*", "B", "B*", "b", "b*", "sh", "BI", "INLINE IMAGE"})
+_TEXT_SHOW_OPS = frozenset({"Tj", "TJ", "'", '"'})
+_INVISIBLE_TEXT = 3  # text render mode of OCR layers: draws nothing
+_EXTRACTION_ERRORS = (pikepdf.PikepdfError, NotImplementedError, OSError, ValueError, cv2.error)
+_RENDER_ERRORS = (PDFInfoNotInstalledError, PDFPageCountError, PDFSyntaxError, OSError, ValueError)
+
+Matrix = tuple[float, float, float, float, float, float]
+
+ENCRYPTED = "PDF is encrypted; remove the password and scan again."
+DAMAGED_PDF = "The PDF is damaged or incomplete and cannot be opened; scan or export it again."
+NO_PAGES = "The PDF has no pages; scan or export it again."
+DAMAGED_IMAGE = "The image file is damaged or incomplete and cannot be opened; scan it again."
+UNDECODABLE = "The page image could not be decoded; the file may be damaged, so scan it again."
+EMPTY_FILE = "The file is empty (0 bytes); scan or copy it again."
+NOT_AN_IMAGE = ("The file is not a PDF, TIFF, JPEG, PNG, BMP or WebP image; "
+                "check that the right file was given.")
+BOMB = (f"The image is too large to read safely (over {MAX_PIXELS // 1_000_000} megapixels); "
+        "scan at 300 dpi or lower.")
+RENDER_FAILED = ("The PDF page could not be rendered; the file may be damaged, "
+                 "so scan or export it again.")
+RENDER_TIMEOUT = (f"The PDF page took longer than {RENDER_TIMEOUT_S} s to render; "
+                  "scan it again or export it as a simpler PDF.")
+
+
+@dataclass(frozen=True)
+class PageRef:
+    """One page to read: cheap to create, picklable (it is sent to worker processes)."""
+
+    source: str  # the input path as given (or as found inside a given folder)
+    page: int  # 1-based page index within its file
+    kind: str  # "pdf" | "tiff" | "image" (sniffed from content) | "unknown"
+    page_count: int  # pages in the file
+
+
+@dataclass(frozen=True)
+class PageImage:
+    """One decoded page: gray is 2-D uint8 with white paper near 255 and dark ink."""
+
+    source: str
+    page: int
+    gray: np.ndarray
+    px_per_mm: float | None  # scan resolution when known, else None
+    color: np.ndarray | None  # BGR uint8 when the source was colour and keep_color=True
+
+
+@dataclass(frozen=True)
+class PageFailure:
+    """A file (or page) that could not be opened at all, with a reason a person can act on."""
+
+    source: str
+    page: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class _Placement:
+    """The one image a PDF page draws, where it is drawn, and the page's /Rotate."""
+
+    image: pikepdf.Object
+    ctm: Matrix
+    rotate: int
+
+
+def expand_inputs(inputs: Sequence[str]) -> list[str]:
+    """Files as given, folders walked recursively (sorted by path, hidden entries skipped).
+
+    Raises ConfigError for a path that does not exist.
+    """
+    paths: list[str] = []
+    for given in inputs:
+        if os.path.isdir(given):
+            paths.extend(_walk_folder(given))
+        elif os.path.exists(given):
+            paths.append(given)
+        else:
+            raise ConfigError(f"Input not found: {given}; check the path and try again.")
+    return paths
+
+
+def _walk_folder(folder: str) -> list[str]:
+    found: list[str] = []
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        found.extend(os.path.join(root, name) for name in files
+                     if not name.startswith(".") and name.lower() not in _SKIPPED_FILES)
+    return sorted(found, key=lambda path: os.path.relpath(path, folder).split(os.sep))
+
+
+def list_pages(path: str) -> list[PageRef | PageFailure]:
+    """The pages of one file, from its header only; a file that cannot be opened at all
+    gives exactly one PageFailure(path, 1, reason)."""
+    try:
+        kind = _sniff(path)
+        count = _count_pages(path, kind)
+    except DecodeError as err:
+        return [PageFailure(path, 1, str(err))]
+    except pikepdf.PikepdfError:
+        return [PageFailure(path, 1, DAMAGED_PDF)]
+    except (OSError, ValueError, EOFError):  # a TIFF whose chain of pages is broken
+        return [PageFailure(path, 1, DAMAGED_IMAGE)]
+    return [PageRef(path, page, kind, count) for page in range(1, count + 1)]
+
+
+def load_page(ref: PageRef, reduce: int = 1, *, keep_color: bool = False) -> PageImage:
+    """Decode one page, downscaled by `reduce` (1, 2 or 4). Raises DecodeError on failure."""
+    if reduce not in REDUCTIONS:
+        raise ConfigError(f"reduce must be 1, 2 or 4, not {reduce}.")
+    loaders = {"pdf": _load_pdf_page, "tiff": _load_tiff_page, "image": _load_image}
+    if ref.kind not in loaders:
+        raise DecodeError(NOT_AN_IMAGE)
+    try:
+        with warnings.catch_warnings():  # MAX_PIXELS is our limit; Pillow's lower one only warns
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            return loaders[ref.kind](ref, reduce, keep_color)
+    except Image.DecompressionBombError:
+        raise DecodeError(BOMB) from None
+    except pikepdf.PikepdfError as err:
+        raise DecodeError(DAMAGED_PDF) from err
+    except OSError as err:
+        raise DecodeError(_os_reason(err)) from err
+
+
+def _sniff(path: str) -> str:
+    try:
+        with open(path, "rb") as file:
+            head = file.read(1024)
+    except OSError as err:
+        raise DecodeError(_os_reason(err)) from err
+    if not head:
+        raise DecodeError(EMPTY_FILE)
+    if b"%PDF" in head:
+        return "pdf"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image"
+    for magic, kind in _MAGIC:
+        if head.startswith(magic):
+            return kind
+    raise DecodeError(NOT_AN_IMAGE)
+
+
+def _os_reason(err: OSError) -> str:
+    if isinstance(err, FileNotFoundError | PermissionError):
+        return (f"The file cannot be read ({err.strerror}); "
+                "check that it still exists and that you may open it.")
+    return UNDECODABLE
+
+
+def _count_pages(path: str, kind: str) -> int:
+    if kind == "pdf":
+        with _open_pdf(path) as pdf:
+            count = len(pdf.pages)
+        if count == 0:
+            raise DecodeError(NO_PAGES)
+        return count
+    with _open_pil(path) as img:
+        _check_size(*img.size)
+        return getattr(img, "n_frames", 1) if kind == "tiff" else 1
+
+
+def _open_pdf(path: str) -> pikepdf.Pdf:
+    try:
+        return pikepdf.Pdf.open(path)
+    except pikepdf.PasswordError:
+        raise DecodeError(ENCRYPTED) from None
+    except (pikepdf.PdfError, OSError) as err:
+        raise DecodeError(DAMAGED_PDF) from err
+
+
+def _open_pil(source: str | BinaryIO) -> Image.Image:
+    """Open an image header with Pillow (no pixels decoded yet)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            return Image.open(source)
+    except Image.DecompressionBombError:
+        raise DecodeError(BOMB) from None
+    except (OSError, ValueError, SyntaxError) as err:
+        raise DecodeError(DAMAGED_IMAGE) from err
+
+
+def _check_size(width: int, height: int) -> None:
+    if width * height > MAX_PIXELS:
+        raise DecodeError(f"The image is {width}x{height} px, over the "
+                          f"{MAX_PIXELS // 1_000_000}-megapixel limit; scan at 300 dpi or lower.")
+    if min(width, height) < MIN_SIDE_PX:
+        raise DecodeError(f"Image too small to be a scanned form ({width}x{height} px); "
+                          "scan the whole page at 300 dpi.")
+
+
+def _px_per_mm_from_dpi(dpi: Sequence[float] | None) -> float | None:
+    try:
+        values = [float(v) for v in dpi or ()]
+    except (TypeError, ValueError):
+        return None
+    if not values or min(values) < MIN_DPI:
+        return None
+    return sum(values) / len(values) / MM_PER_INCH
+
+
+def _load_image(ref: PageRef, reduce: int, keep_color: bool) -> PageImage:
+    with _open_pil(ref.source) as header:
+        _check_size(*header.size)
+        is_gray = header.mode in ("1", "L")
+        px_per_mm = _px_per_mm_from_dpi(header.info.get("dpi"))
+    data = np.fromfile(ref.source, dtype=np.uint8)
+    if data[:3].tobytes() == _JPEG_MAGIC:
+        # DCT-domain scaling; these flags also apply the EXIF orientation.
+        table = _JPEG_COLOR if keep_color and not is_gray else _JPEG_GRAY
+        pixels, reduced = cv2.imdecode(data, table[reduce]), True
+    else:
+        pixels, reduced = cv2.imdecode(data, cv2.IMREAD_UNCHANGED), False
+    if pixels is None:
+        raise DecodeError(UNDECODABLE)
+    return _page_image(ref, pixels, px_per_mm, reduce, keep_color, reduced)
+
+
+def _load_tiff_page(ref: PageRef, reduce: int, keep_color: bool) -> PageImage:
+    # A file object, not a path: Pillow memory-maps uncompressed TIFFs opened by name and then
+    # lays out turned ones (orientation 5-8) with the wrong size.
+    with open(ref.source, "rb") as file, _open_pil(file) as img:
+        try:
+            img.seek(ref.page - 1)
+        except EOFError:
+            raise DecodeError(_missing_page(ref)) from None
+        _check_size(*img.size)
+        px_per_mm = _px_per_mm_from_dpi(img.info.get("dpi"))
+        pixels = _pil_to_array(ImageOps.exif_transpose(img))  # a no-op where Pillow turned it
+    return _page_image(ref, pixels, px_per_mm, reduce, keep_color, reduced=False)
+
+
+def _missing_page(ref: PageRef) -> str:
+    return f"Page {ref.page} is missing from the file; it may have changed, so add it again."
+
+
+def _page_image(ref: PageRef, pixels: np.ndarray, px_per_mm: float | None, reduce: int,
+                keep_color: bool, reduced: bool) -> PageImage:
+    """Full-size px_per_mm; `reduced` says the pixels are already downscaled by `reduce`."""
+    gray, color = _gray_and_color(pixels, keep_color)
+    if not reduced and reduce > 1:
+        gray = _shrink(gray, reduce)
+        color = None if color is None else _shrink(color, reduce)
+    return PageImage(
+        source=ref.source,
+        page=ref.page,
+        gray=np.ascontiguousarray(gray),
+        px_per_mm=None if px_per_mm is None else px_per_mm / reduce,
+        color=None if color is None else np.ascontiguousarray(color),
+    )
+
+
+def _shrink(pixels: np.ndarray, reduce: int) -> np.ndarray:
+    height, width = pixels.shape[:2]
+    size = (max(1, width // reduce), max(1, height // reduce))
+    return cv2.resize(pixels, size, interpolation=cv2.INTER_AREA)
+
+
+def _gray_and_color(pixels: np.ndarray, keep_color: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """Gray (and BGR when kept) uint8 from gray, BGR or BGRA pixels of any integer depth."""
+    pixels = _to_uint8(pixels)
+    if pixels.ndim == 3 and pixels.shape[2] == 1:
+        pixels = pixels[:, :, 0]
+    if pixels.ndim == 2:
+        return pixels, None
+    if pixels.shape[2] == 4:
+        pixels = _flatten_alpha(pixels)
+    return cv2.cvtColor(pixels, cv2.COLOR_BGR2GRAY), pixels if keep_color else None
+
+
+def _to_uint8(pixels: np.ndarray) -> np.ndarray:
+    if pixels.dtype == np.uint8:
+        return pixels
+    if pixels.dtype.kind in "ui":  # 16-bit samples (or Pillow's 32-bit "I" holding them)
+        return (np.clip(pixels, 0, 65535) // 257).astype(np.uint8)
+    return np.clip(pixels, 0, 255).astype(np.uint8)
+
+
+def _flatten_alpha(bgra: np.ndarray) -> np.ndarray:
+    """Composite on white paper; integer maths stays within uint16."""
+    alpha = bgra[:, :, 3:4].astype(np.uint16)
+    bgr = bgra[:, :, :3].astype(np.uint16)
+    return ((bgr * alpha + 255 * (255 - alpha) + 127) // 255).astype(np.uint8)
+
+
+def _pil_to_array(img: Image.Image) -> np.ndarray:
+    """Gray, BGR or BGRA array from a Pillow image of any mode."""
+    if img.mode == "1":
+        return np.asarray(img.convert("L"))
+    if img.mode in ("L", "I", "F") or img.mode.startswith("I;16"):
+        return np.asarray(img)
+    if img.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in img.info:
+        return cv2.cvtColor(np.asarray(img.convert("RGBA")), cv2.COLOR_RGBA2BGRA)
+    return cv2.cvtColor(np.asarray(img.convert("RGB")), cv2.COLOR_RGB2BGR)
+
+
+def _load_pdf_page(ref: PageRef, reduce: int, keep_color: bool) -> PageImage:
+    with _open_pdf(ref.source) as pdf:
+        if not 1 <= ref.page <= len(pdf.pages):
+            raise DecodeError(_missing_page(ref))
+        page = pdf.pages[ref.page - 1]
+        placement = _single_scan(page.obj)
+        if placement is not None:
+            extracted = _extract_scan(ref, placement, reduce, keep_color)
+            if extracted is not None:
+                return extracted
+        box = _page_box(page.obj) or (0.0, 0.0, 612.0, 792.0)
+    return _render_pdf_page(ref, reduce, keep_color, box)
+
+
+def _inherited(node: pikepdf.Object, key: str) -> pikepdf.Object | None:
+    """A page attribute, looked up through the page tree as PDF inheritance requires."""
+    for _ in range(64):  # bounded: a damaged page tree may loop
+        if key in node:
+            return node[key]
+        if "/Parent" not in node:
+            return None
+        node = node["/Parent"]
+    return None
+
+
+def _page_box(page: pikepdf.Object) -> tuple[float, float, float, float] | None:
+    box = _inherited(page, "/CropBox") or _inherited(page, "/MediaBox")
+    if box is None or len(box) != 4:
+        return None
+    x0, y0, x1, y1 = (float(v) for v in box)
+    return min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)
+
+
+def _multiply(m: Matrix, n: Matrix) -> Matrix:
+    """m x n in PDF's row-vector convention (`cm` sets CTM to operand x CTM)."""
+    return (m[0] * n[0] + m[1] * n[2], m[0] * n[1] + m[1] * n[3],
+            m[2] * n[0] + m[3] * n[2], m[2] * n[1] + m[3] * n[3],
+            m[4] * n[0] + m[5] * n[2] + n[4], m[4] * n[1] + m[5] * n[3] + n[5])
+
+
+def _single_scan(page: pikepdf.Object) -> _Placement | None:
+    """The placement of the page's only visible content, an axis-aligned image covering the
+    page; None when the page must be rendered instead."""
+    rotate = int(_inherited(page, "/Rotate") or 0) % 360
+    if rotate % 90 or len(page.get("/Annots", [])) > 0:
+        return None
+    try:
+        instructions = pikepdf.parse_content_stream(page)
+    except pikepdf.PikepdfError:
+        return None
+    ctm: Matrix = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
+    text_mode = 0
+    stack: list[tuple[Matrix, int]] = []
+    drawn: list[tuple[pikepdf.Object, Matrix]] = []
+    for instruction in instructions:
+        op, operands = str(instruction.operator), instruction.operands
+        if op == "q":
+            stack.append((ctm, text_mode))
+        elif op == "Q" and stack:
+            ctm, text_mode = stack.pop()
+        elif op == "cm" and len(operands) == 6:
+            a, b, c, d, e, f = (float(v) for v in operands)
+            ctm = _multiply((a, b, c, d, e, f), ctm)
+        elif op == "Tr" and operands:
+            text_mode = int(operands[0])
+        elif op == "Do" and operands:
+            drawn.append((operands[0], ctm))
+        elif op in _PAINT_OPS or (op in _TEXT_SHOW_OPS and text_mode != _INVISIBLE_TEXT):
+            return None
+    if len(drawn) != 1:
+        return None
+    name, ctm = drawn[0]
+    resources = _inherited(page, "/Resources")
+    xobjects = resources.get("/XObject") if resources is not None else None
+    image = xobjects.get(name) if xobjects is not None else None
+    if image is None or image.get("/Subtype") != pikepdf.Name.Image:
+        return None
+    if not _axis_aligned(ctm) or _cover(ctm, _page_box(page)) < MIN_COVER:
+        return None
+    return _Placement(image, ctm, rotate)
+
+
+def _axis_aligned(ctm: Matrix) -> bool:
+    a, b, c, d = (abs(v) for v in ctm[:4])
+    return min(a + d, b + c) <= 0.01 * max(a + d, b + c)
+
+
+def _cover(ctm: Matrix, box: tuple[float, float, float, float] | None) -> float:
+    """Intersection over union of the drawn image's unit square and the page box."""
+    if box is None:
+        return 0.0
+    xs = [ctm[0] * u + ctm[2] * v + ctm[4] for u, v in ((0, 0), (1, 0), (0, 1), (1, 1))]
+    ys = [ctm[1] * u + ctm[3] * v + ctm[5] for u, v in ((0, 0), (1, 0), (0, 1), (1, 1))]
+    ix = max(0.0, min(max(xs), box[2]) - max(min(xs), box[0]))
+    iy = max(0.0, min(max(ys), box[3]) - max(min(ys), box[1]))
+    inter = ix * iy
+    union = (max(xs) - min(xs)) * (max(ys) - min(ys)) + (box[2] - box[0]) * (box[3] - box[1])
+    return inter / (union - inter) if union > inter else 0.0
+
+
+def _extract_scan(ref: PageRef, placement: _Placement, reduce: int,
+                  keep_color: bool) -> PageImage | None:
+    """The page's scan as stored in the PDF, upright; None if it must be rendered instead."""
+    image, ctm = placement.image, placement.ctm
+    width, height = int(image.get("/Width", 0)), int(image.get("/Height", 0))
+    _check_size(width, height)
+    try:
+        decoded = _decode_pdf_image(image, reduce, keep_color)
+    except _EXTRACTION_ERRORS:
+        return None
+    if decoded is None:
+        return None
+    pixels, reduced = decoded
+    px_per_mm = (width / np.hypot(ctm[0], ctm[1]) + height / np.hypot(ctm[2], ctm[3])) / 2
+    px_per_mm *= PT_PER_INCH / MM_PER_INCH
+    pixels = _orient(pixels, ctm, placement.rotate)
+    return _page_image(ref, pixels, float(px_per_mm), reduce, keep_color, reduced)
+
+
+def _decode_pdf_image(image: pikepdf.Object, reduce: int,
+                      keep_color: bool) -> tuple[np.ndarray, bool] | None:
+    """Pixels in stored orientation, and whether they are already reduced."""
+    pdf_image = pikepdf.PdfImage(image)
+    if pdf_image.filters != ["/DCTDecode"]:
+        return _pil_to_array(pdf_image.as_pil_image()), False
+    if pdf_image.mode == "CMYK":
+        return None  # Adobe-inverted CMYK JPEGs: let poppler decide, as viewers do
+    table = _JPEG_COLOR if keep_color and pdf_image.mode != "L" else _JPEG_GRAY
+    # PDF viewers ignore EXIF orientation inside embedded JPEGs, so must we.
+    flags = table[reduce] | cv2.IMREAD_IGNORE_ORIENTATION
+    pixels = cv2.imdecode(np.frombuffer(image.read_raw_bytes(), np.uint8), flags)
+    if pixels is None:
+        return None
+    decode = image.get("/Decode")
+    if decode is not None and len(decode) >= 2 and float(decode[0]) > float(decode[1]):
+        pixels = 255 - pixels
+    return pixels, True
+
+
+def _orient(pixels: np.ndarray, ctm: Matrix, rotate: int) -> np.ndarray:
+    """Turn stored image pixels the way the page displays them (the CTM, then /Rotate)."""
+    # Directions on the displayed page (y down) in which image columns and rows increase;
+    # image row 0 is drawn at the top of the unit square.
+    col, row = (ctm[0], -ctm[1]), (-ctm[2], ctm[3])
+    for _ in range(rotate // 90):  # /Rotate turns the page clockwise
+        col, row = (-col[1], col[0]), (-row[1], row[0])
+    if abs(col[1]) > abs(col[0]):
+        pixels, col, row = np.swapaxes(pixels, 0, 1), row, col
+    if col[0] < 0:
+        pixels = pixels[:, ::-1]
+    if row[1] < 0:
+        pixels = pixels[::-1]
+    return pixels
+
+
+def _render_pdf_page(ref: PageRef, reduce: int, keep_color: bool,
+                     box: tuple[float, float, float, float]) -> PageImage:
+    """Render one page with poppler; a hung poppler is stopped after RENDER_TIMEOUT_S."""
+    width, height = (round(size / PT_PER_INCH * RENDER_DPI) for size in
+                     (box[2] - box[0], box[3] - box[1]))
+    _check_size(width, height)
+    try:
+        images = pdf2image.convert_from_path(
+            ref.source, dpi=RENDER_DPI // reduce, first_page=ref.page, last_page=ref.page,
+            grayscale=not keep_color, use_cropbox=True, timeout=RENDER_TIMEOUT_S)
+    except PDFPopplerTimeoutError:
+        raise DecodeError(RENDER_TIMEOUT) from None
+    except _RENDER_ERRORS as err:
+        raise DecodeError(RENDER_FAILED) from err
+    if not images:
+        raise DecodeError(_missing_page(ref))
+    pixels = np.asarray(images[0])
+    if pixels.ndim == 3:
+        pixels = cv2.cvtColor(pixels[:, :, :3], cv2.COLOR_RGB2BGR)
+        if _is_neutral(pixels):
+            pixels = pixels[:, :, 0]
+    return _page_image(ref, pixels, RENDER_DPI / MM_PER_INCH, reduce, keep_color, reduced=True)
+
+
+def _is_neutral(bgr: np.ndarray) -> bool:
+    """True when a colour rendering holds only grays (a page printed in black)."""
+    return bool(np.array_equal(bgr[:, :, 0], bgr[:, :, 1])
+                and np.array_equal(bgr[:, :, 1], bgr[:, :, 2]))
