@@ -33,6 +33,9 @@ MIN_DPI = 50  # DPI metadata below this is a placeholder, not a scan resolution
 RENDER_DPI = 300
 RENDER_TIMEOUT_S = 60
 REDUCTIONS = (1, 2, 4)
+AUTO = 0  # reduce=AUTO: the largest reduction that keeps AUTO_MIN_PX_PER_MM
+AUTO_MIN_PX_PER_MM = 5.5  # about 140 dpi: enough to measure pen marks to 0.1 mm
+A4_LONG_SIDE_MM = 297.0
 MM_PER_INCH = 25.4
 PT_PER_INCH = 72.0
 MIN_COVER = 0.9  # an extractable scan covers at least this share of the page (intersection/union)
@@ -155,9 +158,10 @@ def list_pages(path: str) -> list[PageRef | PageFailure]:
 
 
 def load_page(ref: PageRef, reduce: int = 1, *, keep_color: bool = False) -> PageImage:
-    """Decode one page, downscaled by `reduce` (1, 2 or 4). Raises DecodeError on failure."""
-    if reduce not in REDUCTIONS:
-        raise ConfigError(f"reduce must be 1, 2 or 4, not {reduce}.")
+    """Decode one page, downscaled by `reduce` (1, 2 or 4; AUTO picks per page from its
+    resolution). Raises DecodeError on failure."""
+    if reduce not in (*REDUCTIONS, AUTO):
+        raise ConfigError(f"reduce must be 0 (auto), 1, 2 or 4, not {reduce}.")
     loaders = {"pdf": _load_pdf_page, "tiff": _load_tiff_page, "image": _load_image}
     if ref.kind not in loaders:
         raise DecodeError(NOT_AN_IMAGE)
@@ -255,6 +259,9 @@ def _load_image(ref: PageRef, reduce: int, keep_color: bool) -> PageImage:
         _check_size(*header.size)
         is_gray = header.mode in ("1", "L")
         px_per_mm = _px_per_mm_from_dpi(header.info.get("dpi"))
+        # Without a resolution, assume the page fills the image (photos: it does not quite).
+        guess = px_per_mm or max(header.size) / A4_LONG_SIDE_MM * 0.8
+        reduce = _resolve_reduce(reduce, guess)
     data = np.fromfile(ref.source, dtype=np.uint8)
     if data[:3].tobytes() == _JPEG_MAGIC:
         # DCT-domain scaling; these flags also apply the EXIF orientation.
@@ -277,6 +284,7 @@ def _load_tiff_page(ref: PageRef, reduce: int, keep_color: bool) -> PageImage:
             raise DecodeError(_missing_page(ref)) from None
         _check_size(*img.size)
         px_per_mm = _px_per_mm_from_dpi(img.info.get("dpi"))
+        reduce = _resolve_reduce(reduce, px_per_mm or max(img.size) / A4_LONG_SIDE_MM)
         pixels = _pil_to_array(ImageOps.exif_transpose(img))  # a no-op where Pillow turned it
     return _page_image(ref, pixels, px_per_mm, reduce, keep_color, reduced=False)
 
@@ -451,6 +459,9 @@ def _extract_scan(ref: PageRef, placement: _Placement, reduce: int,
     image, ctm = placement.image, placement.ctm
     width, height = int(image.get("/Width", 0)), int(image.get("/Height", 0))
     _check_size(width, height)
+    px_per_mm = (width / np.hypot(ctm[0], ctm[1]) + height / np.hypot(ctm[2], ctm[3])) / 2
+    px_per_mm *= PT_PER_INCH / MM_PER_INCH
+    reduce = _resolve_reduce(reduce, float(px_per_mm))
     try:
         decoded = _decode_pdf_image(image, reduce, keep_color)
     except _EXTRACTION_ERRORS:
@@ -458,8 +469,6 @@ def _extract_scan(ref: PageRef, placement: _Placement, reduce: int,
     if decoded is None:
         return None
     pixels, reduced = decoded
-    px_per_mm = (width / np.hypot(ctm[0], ctm[1]) + height / np.hypot(ctm[2], ctm[3])) / 2
-    px_per_mm *= PT_PER_INCH / MM_PER_INCH
     pixels = _orient(pixels, ctm, placement.rotate)
     return _page_image(ref, pixels, float(px_per_mm), reduce, keep_color, reduced)
 
@@ -506,6 +515,7 @@ def _render_pdf_page(ref: PageRef, reduce: int, keep_color: bool,
     width, height = (round(size / PT_PER_INCH * RENDER_DPI) for size in
                      (box[2] - box[0], box[3] - box[1]))
     _check_size(width, height)
+    reduce = _resolve_reduce(reduce, RENDER_DPI / MM_PER_INCH)
     try:
         images = pdf2image.convert_from_path(
             ref.source, dpi=RENDER_DPI // reduce, first_page=ref.page, last_page=ref.page,
@@ -522,6 +532,14 @@ def _render_pdf_page(ref: PageRef, reduce: int, keep_color: bool,
         if _is_neutral(pixels):
             pixels = pixels[:, :, 0]
     return _page_image(ref, pixels, RENDER_DPI / MM_PER_INCH, reduce, keep_color, reduced=True)
+
+
+def _resolve_reduce(reduce: int, px_per_mm: float) -> int:
+    """`reduce` itself, or for AUTO the largest factor that keeps AUTO_MIN_PX_PER_MM."""
+    if reduce != AUTO:
+        return reduce
+    fitting = [r for r in REDUCTIONS if px_per_mm / r >= AUTO_MIN_PX_PER_MM]
+    return max(fitting, default=1)
 
 
 def _is_neutral(bgr: np.ndarray) -> bool:

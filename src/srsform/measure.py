@@ -212,7 +212,8 @@ def _print_mask(shape: tuple[int, int], row_at: _LineFit, half_t: float, left: f
     cols = np.arange(shape[1], dtype=np.float32)[None, :]
     margin = PRINT_MASK_MARGIN_MM * r
     offset = np.abs(rows - row_at(cols))
-    on_line = (offset <= half_t + margin) & (cols >= left - 2 * margin) & (cols <= right + 2 * margin)
+    along = (cols >= left - 2 * margin) & (cols <= right + 2 * margin)
+    on_line = (offset <= half_t + margin) & along
     stop_half_w = max(geom.stop_width_mm * r / 2 + 1.5 * margin, half_t)
     stop_span = geom.stop_half_height_mm * r + 2 * margin
     on_stop = np.zeros(shape, dtype=bool)

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from .errors import PageError, UnreadableError
-from .ingest import PageFailure, PageImage, PageRef, list_pages, load_page
+from .ingest import AUTO, PageFailure, PageImage, PageRef, list_pages, load_page
 from .layout import QR_BOX, Layout, build_layout
 from .measure import LineMeasurement, measure_line
 from .pagecode import PageCode
@@ -41,7 +41,7 @@ class ScanConfig:
 
     templates: tuple[Template, ...]
     fallback: Template | None = None  # used, with review, when a page's QR cannot be read
-    reduce: int = 1
+    reduce: int = AUTO  # decode each page at the smallest size that still measures well
 
     def layouts(self) -> dict[str, tuple[Template, Layout]]:
         return {build_layout(t).layout_id: (t, build_layout(t)) for t in self.templates}
