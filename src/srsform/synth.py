@@ -86,7 +86,7 @@ class ScanCondition:
     speckle: float = 0.0  # toner specks per square centimetre
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared by identity: it holds an image array
 class SynthPage:
     image: np.ndarray  # uint8, 2-D gray or 3-D BGR
     dpi: int  # 0 for phone photos
@@ -230,15 +230,14 @@ def ideal_paper(template: Template, code: PageCode, items: Sequence[ItemTruth],
 
 
 def make_blank_page(condition: ScanCondition, seed: int, paper: str = "a4") -> SynthPage:
-    """An empty sheet in the stack, sometimes with faint show-through and specks."""
+    """An empty sheet in the stack, often with faint show-through from its other side."""
     rng = np.random.default_rng(seed)
     dpi = _paper_dpi(condition)
-    img = np.full(_page_shape(paper, dpi), 255, np.uint8)
+    img = np.full((*_page_shape(paper, dpi), 3), 255, np.uint8)
     if rng.random() < 0.6:
         ghost = cv2.flip(_foreign_paper(rng, paper, dpi), 1).astype(np.float32)
         img = (255 - (255 - ghost) * rng.uniform(0.03, 0.08)).astype(np.uint8)
-    return SynthPage(_scan(img, dpi, paper, condition, rng), _image_dpi(condition), "blank",
-                     None, None, None, None, (), condition, paper)
+    return _other_page("blank", img, dpi, paper, condition, rng)
 
 
 def make_foreign_page(condition: ScanCondition, seed: int, paper: str = "a4") -> SynthPage:
@@ -246,8 +245,13 @@ def make_foreign_page(condition: ScanCondition, seed: int, paper: str = "a4") ->
     rng = np.random.default_rng(seed)
     dpi = _paper_dpi(condition)
     img = _foreign_paper(rng, paper, dpi)
-    return SynthPage(_scan(img, dpi, paper, condition, rng), _image_dpi(condition), "foreign",
-                     None, None, None, None, (), condition, paper)
+    return _other_page("foreign", img, dpi, paper, condition, rng)
+
+
+def _other_page(kind: str, img: np.ndarray, dpi: int, paper: str, condition: ScanCondition,
+                rng: np.random.Generator) -> SynthPage:
+    return SynthPage(_scan(img, dpi, paper, condition, rng), _image_dpi(condition), kind, None,
+                     None, None, None, (), condition, paper)
 
 
 def plan_stack(n_pages: int, seed: int, template_name: str = "srs") -> list[PagePlan]:
@@ -578,7 +582,7 @@ def _photograph(paper_img: np.ndarray, dpi: int, paper: str, cond: ScanCondition
     fw, fh = (long_side, long_side * 3 // 4) if sideways else (long_side * 3 // 4, long_side)
     w_mm, h_mm = PAPERS_MM[paper]
     app_w, app_h = (h_mm, w_mm) if sideways else (w_mm, h_mm)
-    k = rng.uniform(0.6, 0.85) * min(fw / app_w, fh / app_h)  # frame px per page mm
+    k = rng.uniform(0.65, 0.9) * min(fw / app_w, fh / app_h)  # frame px per page mm
     centre = np.array([fw, fh]) / 2 + rng.uniform(-0.04, 0.04, 2) * (fw, fh)
     placed = (_shift(*centre) @ _turn(cond.rotation + cond.skew_deg) @ _scale(k)
               @ _shift(-w_mm / 2, -h_mm / 2))
@@ -617,9 +621,9 @@ def _table(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
     base = np.array(bases[int(rng.integers(len(bases)))], np.float32) * rng.uniform(0.8, 1.1)
     low = cv2.resize(rng.standard_normal((6, 8)).astype(np.float32), (w, h),
                      interpolation=cv2.INTER_CUBIC)
-    grain = cv2.resize(rng.standard_normal((h // 6, 3)).astype(np.float32), (w, h),
+    grain = cv2.resize(rng.standard_normal((h // 12, w // 150 + 2)).astype(np.float32), (w, h),
                        interpolation=cv2.INTER_LINEAR)
-    texture = 15 * low + 8 * grain + 4 * rng.standard_normal((h, w)).astype(np.float32)
+    texture = 15 * low + 5 * grain + 4 * rng.standard_normal((h, w)).astype(np.float32)
     return base + texture[..., None]
 
 
