@@ -365,8 +365,6 @@ def test_payload_round_trips(template_id: str, template_version: str, layout_id:
     assert parse_payload(code.payload()) == code
 
 
-@pytest.mark.xfail(strict=True, reason="pagecode.parse_payload: str.isdigit() accepts '\u00b2', "
-                   "then int() raises ValueError instead of returning None")
 def test_payload_with_non_ascii_digit_session_is_not_a_page_code() -> None:
     assert parse_payload("SRSF1;t=srs;v=1.0;l=5cf44f24;s=ABCDEFGHJKMN;n=\u00b2") is None
 

@@ -175,11 +175,6 @@ def test_three_marks_still_register_and_say_which_is_missing(
     assert read_page_code(image, registration.homography, QR_BOX) == code
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "register.registration_from_markers fits a full 8-parameter homography to three marks; "
-    "the perspective terms then rest on the 12 mm span inside each mark and sub-pixel corner "
-    "noise grows to 0.3-0.7 mm at the lines. With fewer than 4 marks an affine fit (least "
-    "squares) keeps line ends within 0.03 mm."))
 def test_three_mark_homography_maps_line_ends_within_tolerance(page: np.ndarray,
                                                                line_ends) -> None:
     errors = {}

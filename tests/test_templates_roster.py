@@ -164,8 +164,6 @@ def test_missing_roster_file(tmp_path: Path) -> None:
                         str(path), "not found")
 
 
-@pytest.mark.xfail(strict=True, reason="roster.py _parse_row: str.isdigit() accepts '²', "
-                   "then int('²') raises ValueError, which escapes as an internal error (exit 1)")
 def test_superscript_session_is_a_config_error(tmp_path: Path) -> None:
     path = tmp_path / "superscript.csv"
     path.write_text("client,session,date\nC1,\u00b2,2024-01-01\n", encoding="utf-8")
@@ -173,8 +171,6 @@ def test_superscript_session_is_a_config_error(tmp_path: Path) -> None:
                         str(path), "session")
 
 
-@pytest.mark.xfail(strict=True, reason="pagecode._CODE_RE ends in '$', which also matches "
-                   "before a trailing newline; use re.fullmatch or '\\Z'")
 def test_client_code_with_trailing_newline_is_not_valid() -> None:
     assert not is_valid_client_code("C1\n")
 

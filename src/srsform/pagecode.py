@@ -42,7 +42,7 @@ def new_serial() -> str:
 
 def is_valid_client_code(code: str) -> bool:
     """Client codes are opaque: letters, digits, '.', '_' and '-', at most 32, no spaces."""
-    return bool(_CODE_RE.match(code))
+    return bool(_CODE_RE.fullmatch(code))
 
 
 def parse_payload(text: str) -> PageCode | None:
@@ -59,7 +59,7 @@ def parse_payload(text: str) -> PageCode | None:
     if not all(k in fields for k in ("t", "v", "l", "s")):
         return None
     session = fields.get("n")
-    if session is not None and not session.isdigit():
+    if session is not None and not (session.isascii() and session.isdigit()):
         return None
     return PageCode(
         template_id=fields["t"],

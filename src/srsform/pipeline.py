@@ -43,8 +43,13 @@ class ScanConfig:
     fallback: Template | None = None  # used, with review, when a page's QR cannot be read
     reduce: int = AUTO  # decode each page at the smallest size that still measures well
 
-    def layouts(self) -> dict[str, tuple[Template, Layout]]:
-        return {build_layout(t).layout_id: (t, build_layout(t)) for t in self.templates}
+    def find_layout(self, code: PageCode) -> tuple[Template, Layout] | None:
+        """The template and layout a page was printed with (same version preferred)."""
+        matches = [(t, layout) for t in self.templates
+                   if t.id == code.template_id
+                   and (layout := build_layout(t)).layout_id == code.layout_id]
+        matches.sort(key=lambda pair: pair[0].version != code.template_version)
+        return matches[0] if matches else None
 
 
 @dataclass(frozen=True)
@@ -138,12 +143,12 @@ def _identify(code: PageCode | None, config: ScanConfig, reasons: list[str]
         reasons.append(f"QR code unreadable: read as '{config.fallback.id}' (given with "
                        "--template); check the page identity")
         return config.fallback, build_layout(config.fallback)
-    known = config.layouts()
-    if code.layout_id not in known:
+    found = config.find_layout(code)
+    if found is None:
         raise UnreadableError(f"page printed with layout {code.layout_id} of template "
                               f"'{code.template_id}', which is not known here: pass that "
                               "template file with --template")
-    return known[code.layout_id]
+    return found
 
 
 def _print_scale(measurements: Iterable[LineMeasurement], homography: np.ndarray,

@@ -23,6 +23,7 @@ DETECT_LONG_SIDE_PX = (1000, 2200)
 QR_PX_PER_MM = (8.0, 6.0, 11.0)  # canonical resolutions tried for the QR crop
 QR_MARGIN_MM = 2.0
 MAX_REPROJECTION_MM = 1.0  # marks that disagree more than this are not one printed page
+FLAT_MISFIT_MM = 0.25  # three marks fitting an affine map worse than this: a perspective photo
 BLANK_INK_FRACTION = 0.002
 _MARKER_IDS = frozenset(m.marker_id for m in MARKERS)
 
@@ -107,12 +108,8 @@ def registration_from_markers(markers: dict[int, np.ndarray]) -> Registration:
             f"only {len(markers)} of 4 registration marks found; at least 2 are needed")
     src = np.vstack([by_id[i].corners_mm() for i in sorted(markers)])
     dst = np.vstack([markers[i] for i in sorted(markers)])
-    homography, _ = cv2.findHomography(src, dst, 0)
-    if homography is None:
-        raise UnreadableError("registration marks found but their positions are inconsistent")
-    projected = cv2.perspectiveTransform(src.reshape(-1, 1, 2), homography).reshape(-1, 2)
+    homography, rms_mm = _fit(src, dst, len(markers))
     px_per_mm = local_px_per_mm(homography, (95.0, 130.0))
-    rms_mm = float(np.sqrt(np.mean(np.sum((projected - dst) ** 2, axis=1)))) / px_per_mm
     if rms_mm > MAX_REPROJECTION_MM:
         raise UnreadableError(
             f"registration marks disagree by {rms_mm:.1f} mm: page folded, curled or damaged")
@@ -128,6 +125,43 @@ def registration_from_markers(markers: dict[int, np.ndarray]) -> Registration:
         px_per_mm=px_per_mm,
         reasons=tuple(reasons),
     )
+
+
+def _fit(src: np.ndarray, dst: np.ndarray, n_marks: int) -> tuple[np.ndarray, float]:
+    """Form mm -> image px from the marks' corners, and its rms misfit in mm.
+
+    Four marks span the page and fix a full homography (perspective, phone photos). From
+    three or two, perspective terms would rest on the 12 mm inside each mark and swing
+    the far side of the page, so an affine (three) or similarity (two) map is used unless
+    the page clearly is not flat.
+    """
+    candidates = []
+    if n_marks >= 3:
+        homography, _ = cv2.findHomography(src, dst, 0)
+        if homography is not None:
+            candidates.append(homography)
+        ones = np.ones((len(src), 1))
+        coeffs, *_ = np.linalg.lstsq(np.hstack([src, ones]), dst, rcond=None)
+        candidates.append(np.vstack([coeffs.T, [0.0, 0.0, 1.0]]))
+    else:
+        matrix, _ = cv2.estimateAffinePartial2D(src, dst, method=cv2.LMEDS)
+        if matrix is not None:
+            candidates.append(np.vstack([matrix, [0.0, 0.0, 1.0]]))
+    if not candidates:
+        raise UnreadableError("registration marks found but their positions are inconsistent")
+    fits = [(h, _misfit_mm(h, src, dst)) for h in candidates]
+    best, best_rms = fits[-1]  # the simplest model first...
+    if n_marks == 3 and best_rms > FLAT_MISFIT_MM and fits[0][1] < best_rms / 2:
+        best, best_rms = fits[0]  # ...unless the page is clearly photographed in perspective
+    if n_marks >= 4:
+        best, best_rms = fits[0]
+    return best, best_rms
+
+
+def _misfit_mm(homography: np.ndarray, src: np.ndarray, dst: np.ndarray) -> float:
+    projected = cv2.perspectiveTransform(src.reshape(-1, 1, 2), homography).reshape(-1, 2)
+    rms_px = float(np.sqrt(np.mean(np.sum((projected - dst) ** 2, axis=1))))
+    return rms_px / local_px_per_mm(homography, (95.0, 130.0))
 
 
 def local_px_per_mm(homography: np.ndarray, at_mm: tuple[float, float]) -> float:

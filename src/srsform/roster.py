@@ -50,10 +50,11 @@ def _parse_row(path: Path, number: int, raw: dict[str, str | None]) -> RosterRow
     date = (raw.get("date") or "").strip()
     if not is_valid_client_code(client):
         raise RosterError(
-            f"{path}: row {number}: client code {client!r} is not an opaque code "
+            # The value is not repeated: it may be a name, which must not reach a log.
+            f"{path}: row {number}: the client code is not an opaque code "
             "(use 1-32 letters, digits, '.', '_' or '-'; never a name)"
         )
-    if not session.isdigit():
+    if not (session.isascii() and session.isdigit()):
         raise RosterError(f"{path}: row {number}: session must be a whole number, "
                           f"found {session!r}")
     return RosterRow(client=client, session=int(session), date=date)

@@ -1,0 +1,138 @@
+"""Compare page results with known truth (the generator's truth.jsonl): the figures that
+the accuracy tests assert and the benchmark reports. Pure."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .pipeline import PageResult
+
+
+@dataclass
+class GroupStats:
+    """Figures for one group of pages (e.g. one scan condition)."""
+
+    items_single: int = 0  # items holding exactly one real mark
+    ok_correct: int = 0  # ...read ok with the right score
+    ok_wrong: int = 0  # ...read ok with a wrong score: must stay 0
+    routed: int = 0  # ...sent to a person (any status other than ok)
+    errors_mm: list[float] = field(default_factory=list)  # |mm - truth| of ok items
+
+    @property
+    def exact_rate(self) -> float:
+        return self.ok_correct / self.items_single if self.items_single else 1.0
+
+    def summary(self) -> dict[str, float | int]:
+        errors = np.array(self.errors_mm) if self.errors_mm else np.zeros(1)
+        return {"items": self.items_single, "ok_correct": self.ok_correct,
+                "ok_wrong": self.ok_wrong, "routed": self.routed,
+                "exact_rate": round(self.exact_rate, 4),
+                "mae_mm": round(float(errors.mean()), 3),
+                "p95_mm": round(float(np.percentile(errors, 95)), 3),
+                "max_mm": round(float(errors.max()), 3)}
+
+
+@dataclass
+class AccuracyReport:
+    groups: dict[str, GroupStats] = field(default_factory=dict)
+    missing_pages: list[str] = field(default_factory=list)  # truth pages with no record
+    extra_pages: list[str] = field(default_factory=list)  # records with no truth page
+    blank_items: int = 0
+    blank_items_flagged: int = 0  # read as missing
+    double_items: int = 0
+    double_items_flagged: int = 0  # read as multiple
+    non_forms: int = 0
+    non_forms_flagged: int = 0  # blank and foreign pages read as not_a_form
+    forms_lost: list[str] = field(default_factory=list)  # forms not read as ok/review
+    problems: list[str] = field(default_factory=list)  # every miss, for messages
+
+    def overall(self) -> GroupStats:
+        total = GroupStats()
+        for g in self.groups.values():
+            total.items_single += g.items_single
+            total.ok_correct += g.ok_correct
+            total.ok_wrong += g.ok_wrong
+            total.routed += g.routed
+            total.errors_mm += g.errors_mm
+        return total
+
+
+def true_score_of(true_mm: float, rounding: str) -> float | int:
+    """The score of an exactly known position (no 0.1 mm rounding first)."""
+    mm = min(100.0, max(0.0, true_mm))
+    if rounding == "nearest_cm_half_up":
+        return int(np.floor(mm / 10.0 + 0.5))
+    return float(np.floor(mm + 0.5)) / 10.0
+
+
+def load_truth(path: str | Path) -> list[dict]:
+    with open(path, encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def compare(results: Iterable[PageResult], truth: Sequence[dict], rounding: str,
+            group_of=lambda t: t["condition"]["name"]) -> AccuracyReport:
+    """Match records to truth pages by (file name, page) and tally the outcome."""
+    report = AccuracyReport()
+    by_page = {(Path(r.source).name, r.page): r for r in results}
+    for t in truth:
+        where = f"{t['file']} p{t['page']}"
+        result = by_page.pop((t["file"], t["page"]), None)
+        if result is None:
+            report.missing_pages.append(where)
+            continue
+        if t["kind"] != "form":
+            report.non_forms += 1
+            if result.status == "not_a_form":
+                report.non_forms_flagged += 1
+            else:
+                report.problems.append(f"{where}: {t['kind']} page read as {result.status}")
+            continue
+        if result.status not in ("ok", "review"):
+            report.forms_lost.append(f"{where}: {result.status} {list(result.reasons)}")
+            continue
+        stats = report.groups.setdefault(group_of(t), GroupStats())
+        items = {i.key: i for i in result.items}
+        for truth_item in t["items"]:
+            _tally(report, stats, truth_item, items.get(truth_item["key"]), where, rounding)
+    report.extra_pages = [f"{name} p{page}" for name, page in by_page]
+    return report
+
+
+def _tally(report: AccuracyReport, stats: GroupStats, truth_item: dict, item, where: str,
+           rounding: str) -> None:
+    expected = truth_item["expected_status"]
+    label = f"{where} {truth_item['key']}"
+    if item is None:
+        report.problems.append(f"{label}: no item in the record")
+        return
+    if expected == "missing":
+        report.blank_items += 1
+        report.blank_items_flagged += item.status == "missing"
+        if item.status != "missing":
+            report.problems.append(f"{label}: blank item read as {item.status} {item.mm}")
+        return
+    if expected == "multiple":
+        report.double_items += 1
+        report.double_items_flagged += item.status == "multiple"
+        if item.status != "multiple":
+            report.problems.append(f"{label}: double mark read as {item.status} {item.mm}")
+        return
+    stats.items_single += 1
+    true_mm = float(truth_item["true_mm"])
+    if item.status != "ok":
+        stats.routed += 1
+        return
+    true_score = true_score_of(true_mm, rounding)
+    stats.errors_mm.append(abs(float(item.mm) - true_mm))
+    if item.score == true_score:
+        stats.ok_correct += 1
+    else:
+        stats.ok_wrong += 1
+        report.problems.append(f"{label}: ok but score {item.score} != {true_score} "
+                               f"(read {item.mm} mm, truth {true_mm:.2f} mm)")
