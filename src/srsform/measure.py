@@ -18,14 +18,21 @@ from .register import warp_region
 WORK_PX_PER_MM = 10.0
 END_SEARCH_MM = 1.5  # how far a detected end stop may sit from where the marks predict it
 LINE_SEARCH_MM = 1.5  # same for the line itself, vertically
-INK_THRESHOLD = 0.28  # ink darker than this fraction of the printed line's contrast counts
+INK_THRESHOLD = 0.14  # ink darker than this fraction of the printed line's contrast counts
 PRINT_MASK_MARGIN_MM = 0.15  # printed strokes are masked this much wider than they measure
 MIN_MARK_AREA_MM2 = 0.35  # smaller ink is dust or noise
-MARK_GROUP_GAP_MM = 1.8  # ink pieces closer than this belong to one mark
+MARK_BRIDGE_MM = 1.0  # a stroke's pieces either side of the printed line are joined
+MARK_CLOSE_MM = 0.45  # gaps in grainy or broken strokes up to this are closed
 FIT_HALF_HEIGHT_MM = 2.0  # rows this close to the line locate the crossing point
 NEAR_LINE_MM = 1.5  # a mark that never comes this close to the line is "far"
-FAINT_CONTRAST = 0.45  # marks fainter than this (vs the printed line) are uncertain
-COMPETING_AREA_RATIO = 0.25  # a second mark this large (vs the first) makes an item multiple
+FAINT_CONTRAST = 0.22  # marks fainter than this (vs the printed line) are uncertain
+NEAR_END_MM = 3.0  # a mark this close to an end may pull that end stop's detection
+THICK_LINE_MM = 0.3  # extra darkness across the line (in mm of full ink) that is a mark
+THICK_END_GAP_MM = 0.8  # ...looked for this far inside the end stops
+THICK_BASELINE_MM = 12.0  # ...against the line's own thickness over this stretch
+V_HALF_HEIGHT_MM = 3.0  # rows this close to the line are searched for the two strokes of a V
+V_MEET_MM = 1.5  # a V's strokes must meet this close to the line
+SOLID_MARK_AREA_MM2 = 0.8  # a second mark at least this large makes an item "multiple"
 BASE_SIGMA_MM = 0.05
 
 
@@ -86,9 +93,19 @@ def measure_line(gray: np.ndarray, homography: np.ndarray, geom: LineGeom,
         elif right_ok:
             left = right - (predicted_right - predicted_left)
         reasons.append("an end stop of the line was not found; its position was predicted")
+    marks = _read_marks(ink, row_at, half_t, left, right, geom, r)
+    first = marks[0] if marks else None
+    if first is not None and ends_found:
+        # A mark on or near an end stop can pull that stop's detected centre; the far end
+        # and the printed length (from the registration marks) place it instead.
+        printed = x1_col - x0_col
+        if first.x_mm > geom.length_mm - NEAR_END_MM:
+            right = left + printed
+        elif first.x_mm < NEAR_END_MM:
+            left = right - printed
+        if first.x_mm > geom.length_mm - NEAR_END_MM or first.x_mm < NEAR_END_MM:
+            marks = _read_marks(ink, row_at, half_t, left, right, geom, r)
     length_px = right - left
-    mask, stops = _print_mask(ink.shape, row_at, half_t, left, right, geom, r)
-    marks = _find_marks(ink, mask, stops, row_at, left, length_px, geom, r)
     status, chosen, more = _judge(marks)
     reasons += more
     sigma = _sigma(chosen, ends_found, image_px_per_mm)
@@ -214,93 +231,167 @@ def _print_mask(shape: tuple[int, int], row_at: _LineFit, half_t: float, left: f
     offset = np.abs(rows - row_at(cols))
     along = (cols >= left - 2 * margin) & (cols <= right + 2 * margin)
     on_line = (offset <= half_t + margin) & along
-    stop_half_w = max(geom.stop_width_mm * r / 2 + 1.5 * margin, half_t)
-    stop_span = geom.stop_half_height_mm * r + 2 * margin
+    # The line's measured half-thickness beyond its printed one is the blur of this scan;
+    # the stops spread by as much.
+    spread = max(0.0, half_t - geom.thickness_mm * r / 2)
+    stop_half_w = geom.stop_width_mm * r / 2 + spread + 1.5 * margin
+    stop_span = geom.stop_half_height_mm * r + spread + 2 * margin
     on_stop = np.zeros(shape, dtype=bool)
     for col in (left, right):
         on_stop |= (np.abs(cols - col) <= stop_half_w) & (offset <= stop_span)
     return on_line | on_stop, on_stop
 
 
-def _find_marks(ink: np.ndarray, mask: np.ndarray, stops: np.ndarray, row_at: _LineFit,
-                left: float, length_px: float, geom: LineGeom, r: float) -> list[MarkCandidate]:
-    """Group the pen ink outside the print into marks and locate each one."""
+def _read_marks(ink: np.ndarray, row_at: _LineFit, half_t: float, left: float, right: float,
+                geom: LineGeom, r: float) -> list[MarkCandidate]:
+    """Find the pen marks on a line whose ends are at columns `left` and `right`."""
+    mask, stops = _print_mask(ink.shape, row_at, half_t, left, right, geom, r)
     pen = np.where(mask, 0.0, ink)
-    # Ink that runs into an end stop continues under it, down to the line.
+    visible = (pen > INK_THRESHOLD).astype(np.uint8)
+    hidden = _hidden_ink(ink, visible, mask, stops, left, right, r)
+    k = int(MARK_CLOSE_MM * r) | 1
+    joined = cv2.morphologyEx(visible | hidden, cv2.MORPH_CLOSE,
+                              cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    count, labels = cv2.connectedComponents(joined, connectivity=8)
+    # Ink touching an end stop is one mark, whichever side of the stop it shows on: the
+    # stop hides its middle. (Two marks at one end would score the same anyway.)
     near_stops = cv2.dilate(stops.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
-    binary = (pen > INK_THRESHOLD).astype(np.uint8)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
-    pieces = [i for i in range(1, count) if stats[i, cv2.CC_STAT_AREA] >= 3]
-    groups = _group_pieces(pieces, stats, MARK_GROUP_GAP_MM * r)
+    groups: list[np.ndarray] = []
+    for end in (left, right):
+        at_end = near_stops & (np.abs(np.arange(ink.shape[1]) - end) < 2 * r)[None, :]
+        touching = np.unique(labels[at_end & (labels > 0)])
+        if touching.size:
+            groups.append(np.isin(labels, touching))
+            labels[groups[-1]] = 0
+    groups += [labels == label for label in np.unique(labels) if label > 0]
     marks = []
-    for group in groups:
-        member = np.isin(labels, group)
-        weights = np.where(member, pen, 0.0)
-        area = float(np.minimum(weights, 1.0).sum()) / (r * r)
+    for component in groups:
+        seen = component & (visible > 0)
+        area = (float(np.minimum(pen[seen], 1.0).sum())
+                + float((component & (hidden > 0)).sum())) / (r * r)
         if area < MIN_MARK_AREA_MM2 * 0.4:
             continue
-        candidate = _locate(weights, member, row_at, left, length_px, geom, r)
-        contrast = float(np.percentile(pen[member], 90))
-        distance = 0.0 if (member & near_stops).any() else candidate[1]
-        marks.append(MarkCandidate(x_mm=candidate[0], area_mm2=area, contrast=contrast,
-                                   distance_mm=distance, fit_rms_mm=candidate[2]))
+        if (component & near_stops).any():
+            # Ink hidden under the stop would pull the centre onto the stop: leave it out.
+            weights = np.where(seen, pen, 0.0) + (component & (hidden > 0) & ~stops)
+            x_mm, distance, rms = _centroid(weights, row_at, left, right - left, geom, r)
+        else:
+            x_mm, distance, rms = _locate(pen, seen, component, row_at, left, right - left,
+                                          geom, r)
+        contrast = float(np.percentile(pen[seen], 90)) if seen.any() else 1.0
+        marks.append(MarkCandidate(x_mm=x_mm, area_mm2=area, contrast=contrast,
+                                   distance_mm=distance, fit_rms_mm=rms))
     marks.sort(key=lambda m: -m.area_mm2)
     return marks
 
 
-def _group_pieces(pieces: list[int], stats: np.ndarray, gap: float) -> list[list[int]]:
-    """Merge ink pieces whose column ranges lie within `gap` of each other."""
-    spans = sorted((stats[i, cv2.CC_STAT_LEFT],
-                    stats[i, cv2.CC_STAT_LEFT] + stats[i, cv2.CC_STAT_WIDTH], i) for i in pieces)
-    groups: list[list[int]] = []
-    end = -np.inf
-    for start, stop, i in spans:
-        if groups and start - end <= gap:
-            groups[-1].append(i)
-            end = max(end, stop)
-        else:
-            groups.append([i])
-            end = stop
-    return groups
+def _hidden_ink(ink: np.ndarray, visible: np.ndarray, mask: np.ndarray, stops: np.ndarray,
+                left: float, right: float, r: float) -> np.ndarray:
+    """Pen ink presumed under the print: strokes continuing across the line or a stop, and
+    columns where the line is thicker than printed (a dot or a stroke along the line)."""
+    k = int(2 * MARK_BRIDGE_MM * r) | 1
+    bridged = cv2.morphologyEx(visible, cv2.MORPH_CLOSE,
+                               cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    hidden = bridged & mask.astype(np.uint8)
+    line_only = mask & ~stops
+    column_ink = np.where(line_only, np.minimum(ink, 1.0), 0.0).sum(axis=0)
+    # Only between the stops (their blurred edges are no mark); the baseline follows the
+    # line's printed thickness, which a photo's perspective makes vary along it.
+    lo, hi = int(left + THICK_END_GAP_MM * r), int(right - THICK_END_GAP_MM * r)
+    window = int(THICK_BASELINE_MM * r) | 1
+    if hi - lo > window:
+        baseline = np.median(np.lib.stride_tricks.sliding_window_view(
+            np.pad(column_ink[lo:hi], window // 2, mode="edge"), window), axis=1)
+        thick = np.zeros(column_ink.shape, dtype=bool)
+        thick[lo:hi] = column_ink[lo:hi] - baseline > THICK_LINE_MM * r
+        hidden |= (line_only & thick[None, :]).astype(np.uint8)
+    return hidden
 
 
-def _locate(weights: np.ndarray, member: np.ndarray, row_at: _LineFit, left: float,
-            length_px: float, geom: LineGeom, r: float) -> tuple[float, float, float]:
+def _locate(pen: np.ndarray, seen: np.ndarray, component: np.ndarray, row_at: _LineFit,
+            left: float, length_px: float, geom: LineGeom, r: float
+            ) -> tuple[float, float, float]:
     """Where a mark meets the line: (mm from the left end, distance mm, fit scatter mm).
 
-    Rows near the line give the ink's centre per row; a straight fit through them,
-    evaluated on the line, finds the crossing point of ticks, crosses, circles, dots and
-    the vertex of check marks alike.
+    A V (check mark) or X (cross) is placed at the meeting point of its two strokes; any
+    other mark at a straight fit through its per-row ink centres, evaluated on the line.
     """
-    rows, cols = np.nonzero(member)
-    line_rows = row_at(cols)
-    offsets = rows - line_rows
-    distance_px = float(np.min(np.abs(offsets)))
+    rows, cols = np.nonzero(component)
+    distance_px = float(np.min(np.abs(rows - row_at(cols))))
+    to_mm = geom.length_mm / length_px
+    vrows, vcols = np.nonzero(seen)
+    if vrows.size == 0:  # entirely under the print: a dot on the line
+        return (float(cols.mean()) - left) * to_mm, 0.0, 0.0
+    offsets = vrows - row_at(vcols)
+    vertex = _vertex(seen, vrows, vcols, offsets, r)
+    if vertex is not None:
+        return (vertex - left) * to_mm, distance_px / r, 0.0
     near = np.abs(offsets) <= FIT_HALF_HEIGHT_MM * r
     if near.sum() < 3:
-        # Far from the line: take the part of the mark nearest to it.
-        near = np.abs(offsets) <= distance_px + 1.0 * r
-    w = weights[rows[near], cols[near]]
+        near = np.abs(offsets) <= np.min(np.abs(offsets)) + 1.0 * r
+    w = pen[vrows[near], vcols[near]]
     y = offsets[near]
-    x = cols[near].astype(np.float64)
-    # Centre of ink per row, then a weighted straight fit x = c0 + c1 * y.
+    x = vcols[near].astype(np.float64)
     keys = np.round(y).astype(int)
-    uniq, inverse = np.unique(keys, return_inverse=True)
+    _, inverse = np.unique(keys, return_inverse=True)
     row_w = np.bincount(inverse, weights=w)
     row_x = np.bincount(inverse, weights=w * x) / np.maximum(row_w, 1e-9)
     row_y = np.bincount(inverse, weights=w * y) / np.maximum(row_w, 1e-9)
-    if len(uniq) >= 3 and np.ptp(row_y) >= 1.0:
+    if len(row_w) >= 3 and np.ptp(row_y) >= 1.0:
         c1, c0 = np.polyfit(row_y, row_x, 1, w=np.sqrt(row_w))
-        if distance_px > 0.6 * r and abs(c1) > 0:
-            # The mark stops short of the line: do not extrapolate a slant far.
-            c0 = float(row_x[np.argmin(np.abs(row_y))]) if abs(c1 * distance_px) > r else c0
+        if distance_px > 0.6 * r and abs(c1 * distance_px) > r:
+            c0 = float(row_x[np.argmin(np.abs(row_y))])  # stops short: no long extrapolation
         residual = row_x - (c0 + c1 * row_y)
-        rms = float(np.sqrt(np.average(residual ** 2, weights=row_w)))
     else:
         c0 = float(np.average(row_x, weights=row_w))
-        rms = float(np.sqrt(np.average((row_x - c0) ** 2, weights=row_w)))
-    x_mm = (float(c0) - left) / length_px * geom.length_mm
-    return x_mm, distance_px / r, rms / r
+        residual = row_x - c0
+    rms = float(np.sqrt(np.average(residual ** 2, weights=row_w)))
+    return (float(c0) - left) * to_mm, distance_px / r, rms / r
+
+
+def _centroid(weights: np.ndarray, row_at: _LineFit, left: float, length_px: float,
+              geom: LineGeom, r: float) -> tuple[float, float, float]:
+    """A mark partly hidden by an end stop: the centre of its ink near the line."""
+    rows, cols = np.nonzero(weights)
+    near = np.abs(rows - row_at(cols)) <= FIT_HALF_HEIGHT_MM * r
+    if near.any():
+        rows, cols = rows[near], cols[near]
+    w = weights[rows, cols]
+    x = float(np.average(cols, weights=w))
+    spread = float(np.sqrt(np.average((cols - x) ** 2, weights=w))) / r
+    return (x - left) * geom.length_mm / length_px, 0.0, min(spread, 1.0)
+
+
+def _vertex(seen: np.ndarray, rows: np.ndarray, cols: np.ndarray, offsets: np.ndarray,
+            r: float) -> float | None:
+    """The column where two strokes meet near the line (a V or an X), or None."""
+    estimates = []
+    for side in (-1, 1):
+        pick = (offsets * side > 0) & (np.abs(offsets) <= V_HALF_HEIGHT_MM * r)
+        pairs = []
+        for row in np.unique(rows[pick]):
+            line = seen[row]
+            lo, hi = cols[rows == row].min(), cols[rows == row].max() + 1
+            edges = np.diff(np.concatenate(([0], line[lo:hi].astype(np.int8), [0])))
+            starts, ends = np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0]
+            if len(starts) == 2:
+                off = float(np.mean(offsets[rows == row]))
+                pairs.append((abs(off), lo + (starts[0] + ends[0] - 1) / 2,
+                              lo + (starts[1] + ends[1] - 1) / 2))
+        if len(pairs) < 4:
+            continue
+        h, xl, xr = (np.array(v) for v in zip(*pairs, strict=True))
+        if np.ptp(h) < 0.5 * r:
+            continue
+        bl, al = np.polyfit(h, xl, 1)
+        br, ar = np.polyfit(h, xr, 1)
+        if br - bl < 0.4:  # strokes that do not spread away from the line: not a V
+            continue
+        h0 = (al - ar) / (br - bl)  # height at which the two strokes meet
+        if abs(h0) > V_MEET_MM * r:
+            continue
+        estimates.append(al + bl * h0)
+    return float(np.mean(estimates)) if estimates else None
 
 
 def _judge(marks: list[MarkCandidate]) -> tuple[str, MarkCandidate | None, list[str]]:
@@ -310,7 +401,7 @@ def _judge(marks: list[MarkCandidate]) -> tuple[str, MarkCandidate | None, list[
             return "uncertain", marks[0], ["only a very small or faint speck near the line"]
         return "missing", None, []
     first = real[0]
-    competing = [m for m in real[1:] if m.area_mm2 >= COMPETING_AREA_RATIO * first.area_mm2]
+    competing = [m for m in real[1:] if m.area_mm2 >= SOLID_MARK_AREA_MM2]
     if competing:
         where = ", ".join(f"{m.x_mm:.0f} mm" for m in [first, *competing])
         return "multiple", None, [f"{1 + len(competing)} marks on the line (at {where})"]
@@ -323,8 +414,7 @@ def _judge(marks: list[MarkCandidate]) -> tuple[str, MarkCandidate | None, list[
         reasons.append("small extra ink near the line")
     if first.fit_rms_mm > 1.2:
         reasons.append("mark shape is irregular (smudge or scribble?)")
-    return ("uncertain" if reasons and not reasons == ["small extra ink near the line"]
-            else "ok"), first, reasons
+    return ("uncertain" if reasons else "ok"), first, reasons
 
 
 def _sigma(mark: MarkCandidate | None, ends_found: bool, image_px_per_mm: float) -> float:
