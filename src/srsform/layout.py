@@ -27,7 +27,7 @@ MARKER_SIZE_MM = 12.0  # ArUco 4x4 marker with its one-cell black border: 6 cell
 MARKER_CELLS = 6
 MARKER_QUIET_MM = 3.0  # white space kept around each marker
 ARUCO_DICT = cv2.aruco.DICT_4X4_50
-QR_BOX_MM = 28.0  # QR symbol including its 4-module quiet zone
+QR_BOX_MM = 34.0  # QR symbol including its 4-module quiet zone (about 0.9 mm modules)
 
 LINE_LENGTH_MM = 100.0
 LINE_X0_MM = (FORM_W_MM - LINE_LENGTH_MM) / 2
@@ -145,7 +145,7 @@ def build_layout(template: Template) -> Layout:
         lines=lines,
         title_at=(s + MARKER_QUIET_MM + 2.0, 9.0),
         fields_at=(s + MARKER_QUIET_MM + 2.0, 20.0),
-        instructions_box=Rect(s + MARKER_QUIET_MM + 2.0, 50.0, 150.0, 16.0),
+        instructions_box=Rect(s + MARKER_QUIET_MM + 2.0, 53.0, 150.0, 16.0),
         footer_at=(s + MARKER_QUIET_MM + 2.0, FORM_H_MM - 6.0),
         layout_id=layout_id,
     )

@@ -32,6 +32,8 @@ THICK_END_GAP_MM = 0.8  # ...looked for this far inside the end stops
 THICK_BASELINE_MM = 12.0  # ...against the line's own thickness over this stretch
 V_HALF_HEIGHT_MM = 3.0  # rows this close to the line are searched for the two strokes of a V
 V_MEET_MM = 1.5  # a V's strokes must meet this close to the line
+STOP_HIDDEN_WEIGHT = 1.0  # ink presumed under an end stop counts in a mark's centre
+VERTEX_SCATTER_MM = 0.5  # a V's point, extrapolated from its strokes, is less sure
 SOLID_MARK_AREA_MM2 = 0.8  # a second mark at least this large makes an item "multiple"
 BASE_SIGMA_MM = 0.05
 
@@ -272,9 +274,9 @@ def _read_marks(ink: np.ndarray, row_at: _LineFit, half_t: float, left: float, r
         if area < MIN_MARK_AREA_MM2 * 0.4:
             continue
         if (component & near_stops).any():
-            # Ink hidden under the stop would pull the centre onto the stop: leave it out.
-            weights = np.where(seen, pen, 0.0) + (component & (hidden > 0) & ~stops)
-            x_mm, distance, rms = _centroid(weights, row_at, left, right - left, geom, r)
+            x_mm, distance, rms = _locate_at_stop(pen, seen, component & (hidden > 0), stops,
+                                                  near_stops, row_at, left, right - left,
+                                                  geom, r)
         else:
             x_mm, distance, rms = _locate(pen, seen, component, row_at, left, right - left,
                                           geom, r)
@@ -325,7 +327,7 @@ def _locate(pen: np.ndarray, seen: np.ndarray, component: np.ndarray, row_at: _L
     offsets = vrows - row_at(vcols)
     vertex = _vertex(seen, vrows, vcols, offsets, r)
     if vertex is not None:
-        return (vertex - left) * to_mm, distance_px / r, 0.0
+        return (vertex - left) * to_mm, distance_px / r, VERTEX_SCATTER_MM
     near = np.abs(offsets) <= FIT_HALF_HEIGHT_MM * r
     if near.sum() < 3:
         near = np.abs(offsets) <= np.min(np.abs(offsets)) + 1.0 * r
@@ -349,9 +351,22 @@ def _locate(pen: np.ndarray, seen: np.ndarray, component: np.ndarray, row_at: _L
     return (float(c0) - left) * to_mm, distance_px / r, rms / r
 
 
-def _centroid(weights: np.ndarray, row_at: _LineFit, left: float, length_px: float,
-              geom: LineGeom, r: float) -> tuple[float, float, float]:
-    """A mark partly hidden by an end stop: the centre of its ink near the line."""
+def _locate_at_stop(pen: np.ndarray, seen: np.ndarray, hidden: np.ndarray, stops: np.ndarray,
+                    near_stops: np.ndarray, row_at: _LineFit, left: float, length_px: float,
+                    geom: LineGeom, r: float) -> tuple[float, float, float]:
+    """A mark partly hidden by an end stop: placed at the point of a V or X, else by a
+    straight fit through the rows where the stroke shows whole, else at the centre of its
+    ink near the line (counting the ink presumed under the stop)."""
+    to_mm = geom.length_mm / length_px
+    rows, cols = np.nonzero(seen)
+    offsets = rows - row_at(cols)
+    vertex = _vertex(seen, rows, cols, offsets, r)
+    if vertex is not None:
+        return (vertex - left) * to_mm, 0.0, VERTEX_SCATTER_MM
+    fit = _fit_whole_runs(seen, near_stops, row_at, r)
+    if fit is not None:
+        return (fit[0] - left) * to_mm, 0.0, fit[1]
+    weights = np.where(seen, pen, 0.0) + STOP_HIDDEN_WEIGHT * (hidden & stops)
     rows, cols = np.nonzero(weights)
     near = np.abs(rows - row_at(cols)) <= FIT_HALF_HEIGHT_MM * r
     if near.any():
@@ -359,7 +374,39 @@ def _centroid(weights: np.ndarray, row_at: _LineFit, left: float, length_px: flo
     w = weights[rows, cols]
     x = float(np.average(cols, weights=w))
     spread = float(np.sqrt(np.average((cols - x) ** 2, weights=w))) / r
-    return (x - left) * geom.length_mm / length_px, 0.0, min(spread, 1.0)
+    return (x - left) * to_mm, 0.0, min(spread, 1.0)
+
+
+def _fit_whole_runs(seen: np.ndarray, hiding: np.ndarray, row_at: _LineFit, r: float
+                    ) -> tuple[float, float] | None:
+    """A straight stroke's crossing column, from the rows where the stroke shows whole.
+
+    A run of ink that ends against `hiding` (the print) may be cut short, so only runs
+    clear of it on both sides are used. Returns (column on the line, scatter mm) or None.
+    """
+    ys, xs, ws = [], [], []
+    for row in np.nonzero(seen.any(axis=1))[0]:
+        line = seen[row].astype(np.int8)
+        edges = np.diff(np.concatenate(([0], line, [0])))
+        starts, ends = np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0]
+        if len(starts) != 1:
+            continue
+        a, b = int(starts[0]), int(ends[0])
+        if (a > 0 and hiding[row, a - 1]) or (b < seen.shape[1] and hiding[row, b]):
+            continue
+        centre = (a + b - 1) / 2
+        ys.append(row - float(row_at(centre)))
+        xs.append(centre)
+        ws.append(b - a)
+    if len(ys) < 4:
+        return None
+    y, x, w = np.array(ys), np.array(xs), np.array(ws, dtype=np.float64)
+    nearest = 0.0 if y.min() < 0 < y.max() else min(abs(y.min()), abs(y.max()))
+    if np.ptp(y) < 1.5 * r or nearest > 3 * r:
+        return None  # too short to fit, or all of it far from the line
+    c1, c0 = np.polyfit(y, x, 1, w=np.sqrt(w))
+    rms = float(np.sqrt(np.average((x - c0 - c1 * y) ** 2, weights=w))) / r
+    return (float(c0), rms) if rms < 0.5 else None
 
 
 def _vertex(seen: np.ndarray, rows: np.ndarray, cols: np.ndarray, offsets: np.ndarray,

@@ -203,14 +203,23 @@ def read_page_code(gray: np.ndarray, homography: np.ndarray, layout_qr_box: Rect
     m = QR_MARGIN_MM
     box = Rect(layout_qr_box.x_mm - m, layout_qr_box.y_mm - m, layout_qr_box.w_mm + 2 * m,
                layout_qr_box.h_mm + 2 * m)
-    detector = cv2.QRCodeDetector()
-    for px_per_mm in QR_PX_PER_MM:
-        crop = warp_region(gray, homography, box, px_per_mm, cv2.INTER_AREA)
-        for candidate in (crop, _binarise(crop)):
-            text, _, _ = detector.detectAndDecode(candidate)
-            if text:
-                return parse_payload(text)
+    for detector in _qr_detectors():
+        for px_per_mm in QR_PX_PER_MM:
+            crop = warp_region(gray, homography, box, px_per_mm, cv2.INTER_AREA)
+            for candidate in (crop, _binarise(crop), _sharpen(crop)):
+                try:
+                    text, _, _ = detector.detectAndDecode(candidate)
+                except cv2.error:
+                    continue
+                code = parse_payload(text) if text else None
+                if code is not None:
+                    return code
     return None
+
+
+def _qr_detectors() -> tuple[cv2.QRCodeDetector, ...]:
+    # The classic detector is fast; the ArUco-based one reads blurred photos it misses.
+    return (cv2.QRCodeDetector(), cv2.QRCodeDetectorAruco())
 
 
 def search_page_code(gray: np.ndarray) -> PageCode | None:
@@ -232,6 +241,12 @@ def describe_non_form(gray: np.ndarray) -> NotAFormError:
         return NotAFormError("blank page (no registration marks, no ink): a back side?")
     return NotAFormError("not an srsform form: no registration marks or page code found "
                          "(another document?)")
+
+
+def _sharpen(crop: np.ndarray) -> np.ndarray:
+    """Unsharp masking, then Otsu: helps blurred phone photos of the code."""
+    blurred = cv2.GaussianBlur(crop, (0, 0), 2.0)
+    return _binarise(cv2.addWeighted(crop, 2.0, blurred, -1.0, 0))
 
 
 def _binarise(crop: np.ndarray) -> np.ndarray:

@@ -107,7 +107,8 @@ def _draw_marker(page: _Page, marker_id: int, x_mm: float, y_mm: float, size_mm:
 
 
 def _draw_qr(page: _Page, box: Rect, payload: str) -> None:
-    widget = QrCodeWidget(payload, barLevel="M", barBorder=4)
+    # Level L keeps the modules large: phone photos lose sharpness, not whole modules.
+    widget = QrCodeWidget(payload, barLevel="L", barBorder=4)
     x0, y0, x1, y1 = widget.getBounds()
     scale = box.w_mm * mm / max(x1 - x0, y1 - y0)
     drawing = Drawing(box.w_mm * mm, box.h_mm * mm, transform=[scale, 0, 0, scale, 0, 0])
