@@ -6,7 +6,8 @@ Run from anywhere: `python samples/make_samples.py`. The output is deterministic
   samples/scans/stack.tif     a fax (1-bit G4), a photocopy and a sideways ORS scan
   samples/scans/photo-*.jpg   two phone photos
   samples/scans/scan-*.png    a blank sheet that came through with the stack
-  samples/scans/truth.jsonl   what is on every page (see srsform.synth.write_stack)
+  samples/truth.jsonl         what is on every page (see srsform.synth.write_stack); kept
+                              outside scans/ so that scanning the folder reads only scans
 """
 
 from __future__ import annotations
@@ -75,6 +76,7 @@ def main() -> None:
         old.unlink()
     for path in synth.write_stack(sample_pages(), folder):
         print(f"{path.relative_to(HERE.parent)}  {path.stat().st_size // 1024} KiB")
+    (folder / "truth.jsonl").replace(HERE / "truth.jsonl")
 
 
 if __name__ == "__main__":
