@@ -27,13 +27,16 @@ FIT_HALF_HEIGHT_MM = 2.0  # rows this close to the line locate the crossing poin
 NEAR_LINE_MM = 1.5  # a mark that never comes this close to the line is "far"
 FAINT_CONTRAST = 0.22  # marks fainter than this (vs the printed line) are uncertain
 NEAR_END_MM = 3.0  # a mark this close to an end may pull that end stop's detection
-THICK_LINE_MM = 0.3  # extra darkness across the line (in mm of full ink) that is a mark
+THICK_LINE_MM = 0.15  # extra darkness across the line (in mm of full ink) that is a mark
 THICK_END_GAP_MM = 0.8  # ...looked for this far inside the end stops
 THICK_BASELINE_MM = 12.0  # ...against the line's own thickness over this stretch
 V_HALF_HEIGHT_MM = 3.0  # rows this close to the line are searched for the two strokes of a V
 V_MEET_MM = 1.5  # a V's strokes must meet this close to the line
 STOP_HIDDEN_WEIGHT = 1.0  # ink presumed under an end stop counts in a mark's centre
 VERTEX_SCATTER_MM = 0.5  # a V's point, extrapolated from its strokes, is less sure
+STOP_WINDOW_MM = 1.5  # half-width of the window compared around each end stop
+STOP_EXTRA_INK_MM2 = 0.5  # one stop with this much more ink than the other is marked...
+STOP_EXTRA_RATIO = 1.10  # ...and this many times as much
 SOLID_MARK_AREA_MM2 = 0.8  # a second mark at least this large makes an item "multiple"
 BASE_SIGMA_MM = 0.05
 
@@ -47,6 +50,8 @@ class MarkCandidate:
     contrast: float  # darkness relative to the printed line (1.0 = as dark as the print)
     distance_mm: float  # closest approach to the line
     fit_rms_mm: float  # scatter of the rows used to locate the crossing point
+    at_stop: bool = False  # touches an end stop, which hides part of it
+    inferred: bool = False  # not seen: inferred from extra ink around an end stop
 
 
 @dataclass(frozen=True)
@@ -108,6 +113,9 @@ def measure_line(gray: np.ndarray, homography: np.ndarray, geom: LineGeom,
         if first.x_mm > geom.length_mm - NEAR_END_MM or first.x_mm < NEAR_END_MM:
             marks = _read_marks(ink, row_at, half_t, left, right, geom, r)
     length_px = right - left
+    if not any(m.at_stop for m in marks):
+        marks += _marked_stop(ink, _print_mask(ink.shape, row_at, half_t, left, right, geom,
+                                               r)[1], row_at, half_t, left, right, geom, r)
     status, chosen, more = _judge(marks)
     reasons += more
     sigma = _sigma(chosen, ends_found, image_px_per_mm)
@@ -250,7 +258,7 @@ def _read_marks(ink: np.ndarray, row_at: _LineFit, half_t: float, left: float, r
     mask, stops = _print_mask(ink.shape, row_at, half_t, left, right, geom, r)
     pen = np.where(mask, 0.0, ink)
     visible = (pen > INK_THRESHOLD).astype(np.uint8)
-    hidden = _hidden_ink(ink, visible, mask, stops, left, right, r)
+    hidden, hidden_weight = _hidden_ink(ink, visible, mask, stops, left, right, r)
     k = int(MARK_CLOSE_MM * r) | 1
     joined = cv2.morphologyEx(visible | hidden, cv2.MORPH_CLOSE,
                               cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
@@ -270,7 +278,7 @@ def _read_marks(ink: np.ndarray, row_at: _LineFit, half_t: float, left: float, r
     for component in groups:
         seen = component & (visible > 0)
         area = (float(np.minimum(pen[seen], 1.0).sum())
-                + float((component & (hidden > 0)).sum())) / (r * r)
+                + float(hidden_weight[component].sum())) / (r * r)
         if area < MIN_MARK_AREA_MM2 * 0.4:
             continue
         if (component & near_stops).any():
@@ -282,19 +290,24 @@ def _read_marks(ink: np.ndarray, row_at: _LineFit, half_t: float, left: float, r
                                           geom, r)
         contrast = float(np.percentile(pen[seen], 90)) if seen.any() else 1.0
         marks.append(MarkCandidate(x_mm=x_mm, area_mm2=area, contrast=contrast,
-                                   distance_mm=distance, fit_rms_mm=rms))
+                                   distance_mm=distance, fit_rms_mm=rms,
+                                   at_stop=bool((component & near_stops).any())))
     marks.sort(key=lambda m: -m.area_mm2)
     return marks
 
 
 def _hidden_ink(ink: np.ndarray, visible: np.ndarray, mask: np.ndarray, stops: np.ndarray,
-                left: float, right: float, r: float) -> np.ndarray:
+                left: float, right: float, r: float) -> tuple[np.ndarray, np.ndarray]:
     """Pen ink presumed under the print: strokes continuing across the line or a stop, and
-    columns where the line is thicker than printed (a dot or a stroke along the line)."""
+    columns where the line is darker than printed (a dot or a stroke along the line).
+
+    Returns where it is (uint8) and how much ink each such pixel stands for (0..1).
+    """
     k = int(2 * MARK_BRIDGE_MM * r) | 1
     bridged = cv2.morphologyEx(visible, cv2.MORPH_CLOSE,
                                cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
     hidden = bridged & mask.astype(np.uint8)
+    weight = hidden.astype(np.float32)
     line_only = mask & ~stops
     column_ink = np.where(line_only, np.minimum(ink, 1.0), 0.0).sum(axis=0)
     # Only between the stops (their blurred edges are no mark); the baseline follows the
@@ -304,10 +317,15 @@ def _hidden_ink(ink: np.ndarray, visible: np.ndarray, mask: np.ndarray, stops: n
     if hi - lo > window:
         baseline = np.median(np.lib.stride_tricks.sliding_window_view(
             np.pad(column_ink[lo:hi], window // 2, mode="edge"), window), axis=1)
-        thick = np.zeros(column_ink.shape, dtype=bool)
-        thick[lo:hi] = column_ink[lo:hi] - baseline > THICK_LINE_MM * r
-        hidden |= (line_only & thick[None, :]).astype(np.uint8)
-    return hidden
+        excess = np.zeros(column_ink.shape, dtype=np.float32)
+        excess[lo:hi] = column_ink[lo:hi] - baseline
+        thick = excess > THICK_LINE_MM * r
+        band = line_only & thick[None, :]
+        hidden |= band.astype(np.uint8)
+        # Each such column holds only its excess ink, spread over the masked band.
+        per_pixel = excess / np.maximum(line_only.sum(axis=0), 1)
+        weight = np.maximum(weight, np.where(band, np.minimum(per_pixel, 1.0)[None, :], 0.0))
+    return hidden, weight
 
 
 def _locate(pen: np.ndarray, seen: np.ndarray, component: np.ndarray, row_at: _LineFit,
@@ -441,18 +459,43 @@ def _vertex(seen: np.ndarray, rows: np.ndarray, cols: np.ndarray, offsets: np.nd
     return float(np.mean(estimates)) if estimates else None
 
 
+def _marked_stop(ink: np.ndarray, stops: np.ndarray, row_at: _LineFit, half_t: float,
+                 left: float, right: float, geom: LineGeom, r: float) -> list[MarkCandidate]:
+    """A mark inferred on the end stop that holds clearly more ink than the other.
+
+    Both stops are printed alike, so a mark drawn right over one, hidden by the stop's
+    mask, still shows as extra ink inside that mask.
+    """
+    masses = []
+    cols = np.arange(ink.shape[1], dtype=np.float32)
+    off_line = np.abs(np.arange(ink.shape[0], dtype=np.float32)[:, None]
+                      - row_at(cols)[None, :]) > half_t + 0.2 * r
+    for end in (left, right):
+        window = stops & off_line & (np.abs(cols - end) < STOP_WINDOW_MM * r)[None, :]
+        masses.append(float(np.minimum(ink[window], 1.0).sum()) / (r * r))
+    small, large = sorted(masses)
+    if large - small < STOP_EXTRA_INK_MM2 or large < STOP_EXTRA_RATIO * small:
+        return []
+    x_mm = 0.0 if masses[0] > masses[1] else geom.length_mm
+    return [MarkCandidate(x_mm=x_mm, area_mm2=large - small, contrast=1.0, distance_mm=0.0,
+                          fit_rms_mm=1.0, at_stop=True, inferred=True)]
+
+
 def _judge(marks: list[MarkCandidate]) -> tuple[str, MarkCandidate | None, list[str]]:
     real = [m for m in marks if m.area_mm2 >= MIN_MARK_AREA_MM2]
     if not real:
         if marks:
             return "uncertain", marks[0], ["only a very small or faint speck near the line"]
         return "missing", None, []
+    real.sort(key=lambda m: -m.area_mm2)
     first = real[0]
     competing = [m for m in real[1:] if m.area_mm2 >= SOLID_MARK_AREA_MM2]
     if competing:
         where = ", ".join(f"{m.x_mm:.0f} mm" for m in [first, *competing])
         return "multiple", None, [f"{1 + len(competing)} marks on the line (at {where})"]
     reasons = []
+    if first.inferred:
+        reasons.append("an end stop carries extra ink: a mark drawn right over the end?")
     if first.contrast < FAINT_CONTRAST:
         reasons.append(f"faint mark (contrast {first.contrast:.2f} of the print)")
     if first.distance_mm > NEAR_LINE_MM:
