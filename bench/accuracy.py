@@ -41,9 +41,11 @@ def main() -> None:
     for name, stats in sorted(report.groups.items()):
         print(f"{name:14s} {json.dumps(stats.summary())}")
     print(f"{'ALL':14s} {json.dumps(report.overall().summary())}")
-    print(f"blank items flagged {report.blank_items_flagged}/{report.blank_items}, double marks "
-          f"flagged {report.double_items_flagged}/{report.double_items}, blank/foreign pages "
-          f"flagged {report.non_forms_flagged}/{report.non_forms}")
+    print(f"blank items flagged {report.blank_items_flagged}/{report.blank_items} "
+          f"({report.blank_items_missing} as missing), double marks flagged "
+          f"{report.double_items_flagged}/{report.double_items} "
+          f"({report.double_items_multiple} as multiple), blank/foreign pages flagged "
+          f"{report.non_forms_flagged}/{report.non_forms}")
     print(f"missing pages {report.missing_pages}, extra {report.extra_pages}, "
           f"forms lost {report.forms_lost}")
     for line in report.problems:

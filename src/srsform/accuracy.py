@@ -43,9 +43,11 @@ class AccuracyReport:
     missing_pages: list[str] = field(default_factory=list)  # truth pages with no record
     extra_pages: list[str] = field(default_factory=list)  # records with no truth page
     blank_items: int = 0
-    blank_items_flagged: int = 0  # read as missing
+    blank_items_flagged: int = 0  # not read as ok (sent to a person)
+    blank_items_missing: int = 0  # ...read as missing exactly
     double_items: int = 0
-    double_items_flagged: int = 0  # read as multiple
+    double_items_flagged: int = 0  # not read as ok (sent to a person)
+    double_items_multiple: int = 0  # ...read as multiple exactly
     non_forms: int = 0
     non_forms_flagged: int = 0  # blank and foreign pages read as not_a_form
     forms_lost: list[str] = field(default_factory=list)  # forms not read as ok/review
@@ -113,14 +115,16 @@ def _tally(report: AccuracyReport, stats: GroupStats, truth_item: dict, item, wh
         return
     if expected == "missing":
         report.blank_items += 1
-        report.blank_items_flagged += item.status == "missing"
-        if item.status != "missing":
+        report.blank_items_flagged += item.status != "ok"
+        report.blank_items_missing += item.status == "missing"
+        if item.status == "ok":
             report.problems.append(f"{label}: blank item read as {item.status} {item.mm}")
         return
     if expected == "multiple":
         report.double_items += 1
-        report.double_items_flagged += item.status == "multiple"
-        if item.status != "multiple":
+        report.double_items_flagged += item.status != "ok"
+        report.double_items_multiple += item.status == "multiple"
+        if item.status == "ok":
             report.problems.append(f"{label}: double mark read as {item.status} {item.mm}")
         return
     stats.items_single += 1

@@ -23,7 +23,7 @@ PRINT_MASK_MARGIN_MM = 0.15  # printed strokes are masked this much wider than t
 MIN_MARK_AREA_MM2 = 0.35  # smaller ink is dust or noise
 MARK_BRIDGE_MM = 1.0  # a stroke's pieces either side of the printed line are joined
 MARK_CLOSE_MM = 0.45  # gaps in grainy or broken strokes up to this are closed
-FIT_HALF_HEIGHT_MM = 2.0  # rows this close to the line locate the crossing point
+FIT_HALF_HEIGHT_MM = 1.5  # rows this close to the line locate the crossing point
 NEAR_LINE_MM = 1.5  # a mark that never comes this close to the line is "far"
 FAINT_CONTRAST = 0.22  # marks fainter than this (vs the printed line) are uncertain
 NEAR_END_MM = 3.0  # a mark this close to an end may pull that end stop's detection
@@ -37,8 +37,19 @@ VERTEX_SCATTER_MM = 0.5  # a V's point, extrapolated from its strokes, is less s
 STOP_WINDOW_MM = 1.5  # half-width of the window compared around each end stop
 STOP_EXTRA_INK_MM2 = 0.5  # one stop with this much more ink than the other is marked...
 STOP_EXTRA_RATIO = 1.10  # ...and this many times as much
+HEAVY_MARK_AREA_MM2 = 26.0  # more ink than any single tick, cross or circle: a scribble
+HIDDEN_CROSSING_MM = 2.0  # a reading this close to an end may lie under its stop
+PLAUSIBLE_BAND_MM = 1.5  # a mark's reading must fall within its ink this close to the line
+PLAUSIBLE_SLACK_MM = 0.5  # ...give or take this much
+IRREGULAR_RMS_MM = 1.2  # scatter beyond this: a smudge or scribble, not a clear mark
 SOLID_MARK_AREA_MM2 = 0.8  # a second mark at least this large makes an item "multiple"
-BASE_SIGMA_MM = 0.05
+# The reading's standard error, calibrated on generated stacks (bench/accuracy.py): a
+# floor, a share of the scan's pixel size, a share of the mark's own scatter, and a
+# penalty when the line's ends had to be predicted.
+BASE_SIGMA_MM = 0.025
+SIGMA_PER_PIXEL = 0.2
+SIGMA_PER_SCATTER = 0.25
+NO_ENDS_SIGMA_MM = 0.3
 
 
 @dataclass(frozen=True)
@@ -52,6 +63,7 @@ class MarkCandidate:
     fit_rms_mm: float  # scatter of the rows used to locate the crossing point
     at_stop: bool = False  # touches an end stop, which hides part of it
     inferred: bool = False  # not seen: inferred from extra ink around an end stop
+    complexity: float = 1.0  # stroke length / extent: ~1 a tick, ~2 a cross or circle
 
 
 @dataclass(frozen=True)
@@ -266,9 +278,15 @@ def _read_marks(ink: np.ndarray, row_at: _LineFit, half_t: float, left: float, r
     # Ink touching an end stop is one mark, whichever side of the stop it shows on: the
     # stop hides its middle. (Two marks at one end would score the same anyway.)
     near_stops = cv2.dilate(stops.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    off_line = np.abs(np.arange(ink.shape[0], dtype=np.float32)[:, None]
+                      - row_at(np.arange(ink.shape[1], dtype=np.float32))[None, :])
+    # Only ink at a stop near the line can have its crossing point hidden by it...
+    stop_core = near_stops & (off_line <= FIT_HALF_HEIGHT_MM * r)
+    # ...or ink meeting the stop's own ends, straight above or below it.
+    stop_caps = near_stops & stops.any(axis=0)[None, :]
     groups: list[np.ndarray] = []
     for end in (left, right):
-        at_end = near_stops & (np.abs(np.arange(ink.shape[1]) - end) < 2 * r)[None, :]
+        at_end = (stop_core | stop_caps) & (np.abs(np.arange(ink.shape[1]) - end) < 2 * r)
         touching = np.unique(labels[at_end & (labels > 0)])
         if touching.size:
             groups.append(np.isin(labels, touching))
@@ -281,19 +299,48 @@ def _read_marks(ink: np.ndarray, row_at: _LineFit, half_t: float, left: float, r
                 + float(hidden_weight[component].sum())) / (r * r)
         if area < MIN_MARK_AREA_MM2 * 0.4:
             continue
-        if (component & near_stops).any():
+        x_mm, distance, rms = _locate(pen, seen, component, row_at, left, right - left,
+                                      geom, r)
+        at_stop = bool((seen & (stop_core | stop_caps)).any())
+        if at_stop and min(x_mm, geom.length_mm - x_mm) < HIDDEN_CROSSING_MM:
+            # The crossing point may be under the stop: read what shows around it instead.
             x_mm, distance, rms = _locate_at_stop(pen, seen, component & (hidden > 0), stops,
                                                   near_stops, row_at, left, right - left,
                                                   geom, r)
-        else:
-            x_mm, distance, rms = _locate(pen, seen, component, row_at, left, right - left,
-                                          geom, r)
+        x_mm, rms = _within_ink(x_mm, rms, component, row_at, left, right - left, geom, r)
         contrast = float(np.percentile(pen[seen], 90)) if seen.any() else 1.0
         marks.append(MarkCandidate(x_mm=x_mm, area_mm2=area, contrast=contrast,
                                    distance_mm=distance, fit_rms_mm=rms,
-                                   at_stop=bool((component & near_stops).any())))
+                                   at_stop=at_stop,
+                                   complexity=_complexity(component)))
     marks.sort(key=lambda m: -m.area_mm2)
     return marks
+
+
+def _within_ink(x_mm: float, rms: float, component: np.ndarray, row_at: _LineFit,
+                left: float, length_px: float, geom: LineGeom, r: float) -> tuple[float, float]:
+    """Keep an estimate that lies where the mark has ink near the line; otherwise fall
+    back to the middle of that ink, with a scatter that sends the item to a person."""
+    rows, cols = np.nonzero(component)
+    offsets = np.abs(rows - row_at(cols))
+    near = offsets <= max(PLAUSIBLE_BAND_MM * r, float(offsets.min()) + 0.5 * r)
+    lo, hi = float(cols[near].min()), float(cols[near].max())
+    col = left + x_mm / geom.length_mm * length_px
+    if lo - PLAUSIBLE_SLACK_MM * r <= col <= hi + PLAUSIBLE_SLACK_MM * r:
+        return x_mm, rms
+    return ((lo + hi) / 2 - left) * geom.length_mm / length_px, max(rms, IRREGULAR_RMS_MM + 0.1)
+
+
+def _complexity(component: np.ndarray) -> float:
+    """Stroke length over the mark's extent: a scribble winds far more than a tick does.
+
+    Half the outline length approximates the length of a thin stroke.
+    """
+    shape = component.astype(np.uint8)
+    contours, _ = cv2.findContours(shape, cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
+    stroke = sum(cv2.arcLength(c, True) for c in contours) / 2
+    x, y, w, h = cv2.boundingRect(shape)
+    return float(stroke / max(np.hypot(w, h), 1.0))
 
 
 def _hidden_ink(ink: np.ndarray, visible: np.ndarray, mask: np.ndarray, stops: np.ndarray,
@@ -496,13 +543,15 @@ def _judge(marks: list[MarkCandidate]) -> tuple[str, MarkCandidate | None, list[
     reasons = []
     if first.inferred:
         reasons.append("an end stop carries extra ink: a mark drawn right over the end?")
+    if first.area_mm2 > HEAVY_MARK_AREA_MM2:
+        reasons.append("heavy or scribbled ink: a crossed-out answer?")
     if first.contrast < FAINT_CONTRAST:
         reasons.append(f"faint mark (contrast {first.contrast:.2f} of the print)")
     if first.distance_mm > NEAR_LINE_MM:
         reasons.append(f"mark is {first.distance_mm:.1f} mm from the line")
     if len(real) > 1:
         reasons.append("small extra ink near the line")
-    if first.fit_rms_mm > 1.2:
+    if first.fit_rms_mm > IRREGULAR_RMS_MM:
         reasons.append("mark shape is irregular (smudge or scribble?)")
     return ("uncertain" if reasons else "ok"), first, reasons
 
@@ -512,9 +561,9 @@ def _sigma(mark: MarkCandidate | None, ends_found: bool, image_px_per_mm: float)
     if mark is None:
         return 0.0
     pixel_mm = 1.0 / max(image_px_per_mm, 1.0)
-    sigma = BASE_SIGMA_MM + 0.25 * pixel_mm + 0.15 * mark.fit_rms_mm
+    sigma = BASE_SIGMA_MM + SIGMA_PER_PIXEL * pixel_mm + SIGMA_PER_SCATTER * mark.fit_rms_mm
     if not ends_found:
-        sigma += 0.3
+        sigma += NO_ENDS_SIGMA_MM
     return round(sigma, 3)
 
 
