@@ -18,6 +18,7 @@ class GroupStats:
     """Figures for one group of pages (e.g. one scan condition)."""
 
     items_single: int = 0  # items holding exactly one real mark
+    read_correct: int = 0  # ...whose score was read right, whatever their status
     ok_correct: int = 0  # ...read ok with the right score
     ok_wrong: int = 0  # ...read ok with a wrong score: must stay 0
     routed: int = 0  # ...sent to a person (any status other than ok)
@@ -25,13 +26,19 @@ class GroupStats:
 
     @property
     def exact_rate(self) -> float:
+        """Share of items whose score was read right (the rest must all be routed)."""
+        return self.read_correct / self.items_single if self.items_single else 1.0
+
+    @property
+    def ok_rate(self) -> float:
+        """Share of items accepted without a person (read ok, and so right)."""
         return self.ok_correct / self.items_single if self.items_single else 1.0
 
     def summary(self) -> dict[str, float | int]:
         errors = np.array(self.errors_mm) if self.errors_mm else np.zeros(1)
-        return {"items": self.items_single, "ok_correct": self.ok_correct,
-                "ok_wrong": self.ok_wrong, "routed": self.routed,
-                "exact_rate": round(self.exact_rate, 4),
+        return {"items": self.items_single, "exact_rate": round(self.exact_rate, 4),
+                "ok_rate": round(self.ok_rate, 4), "ok_wrong": self.ok_wrong,
+                "routed": self.routed,
                 "mae_mm": round(float(errors.mean()), 3),
                 "p95_mm": round(float(np.percentile(errors, 95)), 3),
                 "max_mm": round(float(errors.max()), 3)}
@@ -57,6 +64,7 @@ class AccuracyReport:
         total = GroupStats()
         for g in self.groups.values():
             total.items_single += g.items_single
+            total.read_correct += g.read_correct
             total.ok_correct += g.ok_correct
             total.ok_wrong += g.ok_wrong
             total.routed += g.routed
@@ -129,10 +137,11 @@ def _tally(report: AccuracyReport, stats: GroupStats, truth_item: dict, item, wh
         return
     stats.items_single += 1
     true_mm = float(truth_item["true_mm"])
+    true_score = true_score_of(true_mm, rounding)
+    stats.read_correct += item.score == true_score
     if item.status != "ok":
         stats.routed += 1
         return
-    true_score = true_score_of(true_mm, rounding)
     stats.errors_mm.append(abs(float(item.mm) - true_mm))
     if item.score == true_score:
         stats.ok_correct += 1

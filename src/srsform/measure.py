@@ -12,13 +12,14 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .layout import LineGeom
+from .layout import LINE_LENGTH_MM, LineGeom
 from .register import warp_region
 
 WORK_PX_PER_MM = 10.0
 END_SEARCH_MM = 1.5  # how far a detected end stop may sit from where the marks predict it
 LINE_SEARCH_MM = 1.5  # same for the line itself, vertically
 INK_THRESHOLD = 0.14  # ink darker than this fraction of the printed line's contrast counts
+NOISE_SIGMAS = 6.0  # ...and darker than the paper's noise by this many standard deviations
 PRINT_MASK_MARGIN_MM = 0.15  # printed strokes are masked this much wider than they measure
 MIN_MARK_AREA_MM2 = 0.35  # smaller ink is dust or noise
 MARK_BRIDGE_MM = 1.0  # a stroke's pieces either side of the printed line are joined
@@ -38,6 +39,7 @@ STOP_WINDOW_MM = 1.5  # half-width of the window compared around each end stop
 STOP_EXTRA_INK_MM2 = 0.5  # one stop with this much more ink than the other is marked...
 STOP_EXTRA_RATIO = 1.10  # ...and this many times as much
 HEAVY_MARK_AREA_MM2 = 26.0  # more ink than any single tick, cross or circle: a scribble
+WIDE_ONE_SIDED_MM = 2.5  # wider than a tick where it meets the line from one side
 HIDDEN_CROSSING_MM = 2.0  # a reading this close to an end may lie under its stop
 PLAUSIBLE_BAND_MM = 1.5  # a mark's reading must fall within its ink this close to the line
 PLAUSIBLE_SLACK_MM = 0.5  # ...give or take this much
@@ -269,7 +271,7 @@ def _read_marks(ink: np.ndarray, row_at: _LineFit, half_t: float, left: float, r
     """Find the pen marks on a line whose ends are at columns `left` and `right`."""
     mask, stops = _print_mask(ink.shape, row_at, half_t, left, right, geom, r)
     pen = np.where(mask, 0.0, ink)
-    visible = (pen > INK_THRESHOLD).astype(np.uint8)
+    visible = (pen > _ink_threshold(pen, mask)).astype(np.uint8)
     hidden, hidden_weight = _hidden_ink(ink, visible, mask, stops, left, right, r)
     k = int(MARK_CLOSE_MM * r) | 1
     joined = cv2.morphologyEx(visible | hidden, cv2.MORPH_CLOSE,
@@ -343,6 +345,16 @@ def _complexity(component: np.ndarray) -> float:
     return float(stroke / max(np.hypot(w, h), 1.0))
 
 
+def _ink_threshold(pen: np.ndarray, mask: np.ndarray) -> float:
+    """INK_THRESHOLD, raised above the paper's own noise (grainy photos, speckled copies)."""
+    paper = pen[~mask]
+    if paper.size == 0:
+        return INK_THRESHOLD
+    median = float(np.median(paper))
+    spread = 1.4826 * float(np.median(np.abs(paper - median)))
+    return max(INK_THRESHOLD, median + NOISE_SIGMAS * spread)
+
+
 def _hidden_ink(ink: np.ndarray, visible: np.ndarray, mask: np.ndarray, stops: np.ndarray,
                 left: float, right: float, r: float) -> tuple[np.ndarray, np.ndarray]:
     """Pen ink presumed under the print: strokes continuing across the line or a stop, and
@@ -396,6 +408,11 @@ def _locate(pen: np.ndarray, seen: np.ndarray, component: np.ndarray, row_at: _L
     near = np.abs(offsets) <= FIT_HALF_HEIGHT_MM * r
     if near.sum() < 3:
         near = np.abs(offsets) <= np.min(np.abs(offsets)) + 1.0 * r
+    # A wide mark meeting the line from one side only, with no V found: a check mark whose
+    # point is hidden by the line. Its centre of ink is not its point.
+    closest = np.abs(offsets) <= np.min(np.abs(offsets)) + 0.6 * r
+    one_sided = not ((offsets[near] < 0).any() and (offsets[near] > 0).any())
+    hidden_point = one_sided and np.ptp(vcols[closest]) > WIDE_ONE_SIDED_MM * r
     w = pen[vrows[near], vcols[near]]
     y = offsets[near]
     x = vcols[near].astype(np.float64)
@@ -412,8 +429,10 @@ def _locate(pen: np.ndarray, seen: np.ndarray, component: np.ndarray, row_at: _L
     else:
         c0 = float(np.average(row_x, weights=row_w))
         residual = row_x - c0
-    rms = float(np.sqrt(np.average(residual ** 2, weights=row_w)))
-    return (float(c0) - left) * to_mm, distance_px / r, rms / r
+    rms = float(np.sqrt(np.average(residual ** 2, weights=row_w))) / r
+    if hidden_point:
+        rms = max(rms, IRREGULAR_RMS_MM + 0.1)
+    return (float(c0) - left) * to_mm, distance_px / r, rms
 
 
 def _locate_at_stop(pen: np.ndarray, seen: np.ndarray, hidden: np.ndarray, stops: np.ndarray,
@@ -536,6 +555,8 @@ def _judge(marks: list[MarkCandidate]) -> tuple[str, MarkCandidate | None, list[
         return "missing", None, []
     real.sort(key=lambda m: -m.area_mm2)
     first = real[0]
+    # Pieces at the same end as the first (either side of its stop) score as it does.
+    real = [first, *(m for m in real[1:] if not _same_end(first, m))]
     competing = [m for m in real[1:] if m.area_mm2 >= SOLID_MARK_AREA_MM2]
     if competing:
         where = ", ".join(f"{m.x_mm:.0f} mm" for m in [first, *competing])
@@ -554,6 +575,12 @@ def _judge(marks: list[MarkCandidate]) -> tuple[str, MarkCandidate | None, list[
     if first.fit_rms_mm > IRREGULAR_RMS_MM:
         reasons.append("mark shape is irregular (smudge or scribble?)")
     return ("uncertain" if reasons else "ok"), first, reasons
+
+
+def _same_end(a: MarkCandidate, b: MarkCandidate) -> bool:
+    """Both readings within NEAR_END_MM of the same end: they score alike."""
+    return (max(a.x_mm, b.x_mm) < NEAR_END_MM
+            or min(a.x_mm, b.x_mm) > LINE_LENGTH_MM - NEAR_END_MM)
 
 
 def _sigma(mark: MarkCandidate | None, ends_found: bool, image_px_per_mm: float) -> float:
