@@ -39,6 +39,9 @@ STOP_WINDOW_MM = 1.5  # half-width of the window compared around each end stop
 STOP_EXTRA_INK_MM2 = 0.5  # one stop with this much more ink than the other is marked...
 STOP_EXTRA_RATIO = 1.10  # ...and this many times as much
 HEAVY_MARK_AREA_MM2 = 26.0  # more ink than any single tick, cross or circle: a scribble
+MEETING_BAND_MM = 0.5  # ink this close to the line's masked band meets the line
+RING_EDGE_MM = 0.8  # a circle's sides leave the line within this height of its band
+MEETING_GAP_MM = 1.2  # meetings further apart than this are separate
 WIDE_ONE_SIDED_MM = 2.5  # wider than a tick where it meets the line from one side
 HIDDEN_CROSSING_MM = 2.0  # a reading this close to an end may lie under its stop
 PLAUSIBLE_BAND_MM = 1.5  # a mark's reading must fall within its ink this close to the line
@@ -66,6 +69,7 @@ class MarkCandidate:
     at_stop: bool = False  # touches an end stop, which hides part of it
     inferred: bool = False  # not seen: inferred from extra ink around an end stop
     complexity: float = 1.0  # stroke length / extent: ~1 a tick, ~2 a cross or circle
+    meetings: tuple[float, ...] = ()  # where it meets the line, when in more than one place
 
 
 @dataclass(frozen=True)
@@ -280,8 +284,10 @@ def _read_marks(ink: np.ndarray, row_at: _LineFit, half_t: float, left: float, r
     # Ink touching an end stop is one mark, whichever side of the stop it shows on: the
     # stop hides its middle. (Two marks at one end would score the same anyway.)
     near_stops = cv2.dilate(stops.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
-    off_line = np.abs(np.arange(ink.shape[0], dtype=np.float32)[:, None]
-                      - row_at(np.arange(ink.shape[1], dtype=np.float32))[None, :])
+    signed = (np.arange(ink.shape[0], dtype=np.float32)[:, None]
+              - row_at(np.arange(ink.shape[1], dtype=np.float32))[None, :])
+    off_line = np.abs(signed)
+    meeting_band = half_t + (PRINT_MASK_MARGIN_MM + MEETING_BAND_MM) * r
     # Only ink at a stop near the line can have its crossing point hidden by it...
     stop_core = near_stops & (off_line <= FIT_HALF_HEIGHT_MM * r)
     # ...or ink meeting the stop's own ends, straight above or below it.
@@ -304,7 +310,9 @@ def _read_marks(ink: np.ndarray, row_at: _LineFit, half_t: float, left: float, r
         x_mm, distance, rms = _locate(pen, seen, component, row_at, left, right - left,
                                       geom, r)
         at_stop = bool((seen & (stop_core | stop_caps)).any())
-        if at_stop and min(x_mm, geom.length_mm - x_mm) < HIDDEN_CROSSING_MM:
+        if at_stop and _wide_near_line(seen, off_line, r):
+            x_mm, rms = _half_hidden(component, off_line, left, right - left, geom, r)
+        elif at_stop and min(x_mm, geom.length_mm - x_mm) < HIDDEN_CROSSING_MM:
             # The crossing point may be under the stop: read what shows around it instead.
             x_mm, distance, rms = _locate_at_stop(pen, seen, component & (hidden > 0), stops,
                                                   near_stops, row_at, left, right - left,
@@ -314,9 +322,64 @@ def _read_marks(ink: np.ndarray, row_at: _LineFit, half_t: float, left: float, r
         marks.append(MarkCandidate(x_mm=x_mm, area_mm2=area, contrast=contrast,
                                    distance_mm=distance, fit_rms_mm=rms,
                                    at_stop=at_stop,
-                                   complexity=_complexity(component)))
+                                   complexity=_complexity(component),
+                                   meetings=_meetings(seen, component, signed, meeting_band,
+                                                      left, right - left, geom, r)))
     marks.sort(key=lambda m: -m.area_mm2)
     return marks
+
+
+def _meetings(seen: np.ndarray, component: np.ndarray, signed: np.ndarray, band: float,
+              left: float, length_px: float, geom: LineGeom, r: float) -> tuple[float, ...]:
+    """Where one connected mark meets the line (its visible ink within `band` px of the
+    line's centre), if in two places or more that are not the two sides of a circle: two
+    marks drawn touching each other. In mm from the left end."""
+    cols = np.nonzero((seen & (np.abs(signed) <= band)).any(axis=0))[0]
+    if cols.size == 0:
+        return ()
+    groups = np.split(cols, np.nonzero(np.diff(cols) > MEETING_GAP_MM * r)[0] + 1)
+    if len(groups) < 2:
+        return ()
+    for first, second in zip(groups, groups[1:], strict=False):
+        if not _ring_between(component, signed, band, first, second, r):
+            return tuple((float(g.mean()) - left) * geom.length_mm / length_px for g in groups)
+    return ()
+
+
+def _ring_between(ink: np.ndarray, signed: np.ndarray, band: float, first: np.ndarray,
+                  second: np.ndarray, r: float) -> bool:
+    """A circle round the point: its two meetings with the line are joined by ink that
+    stays above the line and by ink that stays below it. Two marks drawn touching each
+    other are joined on one side at most."""
+    edge = RING_EDGE_MM * r
+    for side in (-1, 1):
+        part = (ink & (signed * side > band)).astype(np.uint8)
+        _, labels = cv2.connectedComponents(part, connectivity=8)
+        near = (signed * side > band) & (signed * side <= band + edge)
+        ends = []
+        for cols in (first, second):
+            span = slice(int(cols.min()), int(cols.max()) + 1)
+            ends.append(set(np.unique(labels[:, span][near[:, span]])) - {0})
+        if not ends[0] & ends[1]:
+            return False
+    return True
+
+
+def _wide_near_line(seen: np.ndarray, off_line: np.ndarray, r: float) -> bool:
+    """The mark's visible ink near the line is wider than a tick: a circle or a cross."""
+    cols = np.nonzero((seen & (off_line <= FIT_HALF_HEIGHT_MM * r)).any(axis=0))[0]
+    return cols.size > 0 and float(np.ptp(cols)) > WIDE_ONE_SIDED_MM * r
+
+
+def _half_hidden(component: np.ndarray, off_line: np.ndarray, left: float, length_px: float,
+                 geom: LineGeom, r: float) -> tuple[float, float]:
+    """A wide mark (circle, cross) partly under an end stop: the middle of its extent near
+    the line, hidden part included. Near enough to an end not to matter it is accepted;
+    further in, where it could change a score, it goes to a person."""
+    cols = np.nonzero((component & (off_line <= FIT_HALF_HEIGHT_MM * r)).any(axis=0))[0]
+    x_mm = ((float(cols.min()) + float(cols.max())) / 2 - left) * geom.length_mm / length_px
+    from_end = min(x_mm, geom.length_mm - x_mm)
+    return x_mm, (0.3 if from_end < NEAR_END_MM else IRREGULAR_RMS_MM + 0.1)
 
 
 def _within_ink(x_mm: float, rms: float, component: np.ndarray, row_at: _LineFit,
@@ -457,8 +520,13 @@ def _locate_at_stop(pen: np.ndarray, seen: np.ndarray, hidden: np.ndarray, stops
         rows, cols = rows[near], cols[near]
     w = weights[rows, cols]
     x = float(np.average(cols, weights=w))
-    spread = float(np.sqrt(np.average((cols - x) ** 2, weights=w))) / r
-    return (x - left) * to_mm, 0.0, min(spread, 1.0)
+    spread = min(float(np.sqrt(np.average((cols - x) ** 2, weights=w))) / r, 1.0)
+    x_mm = (x - left) * to_mm
+    if NEAR_END_MM < x_mm < geom.length_mm - NEAR_END_MM:
+        # A wide mark half hidden by the stop (a circle round a point near the end): its
+        # centre of ink is only a guess, away from the end where it could change a score.
+        spread = IRREGULAR_RMS_MM + 0.1
+    return x_mm, 0.0, spread
 
 
 def _fit_whole_runs(seen: np.ndarray, hiding: np.ndarray, row_at: _LineFit, r: float
@@ -558,6 +626,9 @@ def _judge(marks: list[MarkCandidate]) -> tuple[str, MarkCandidate | None, list[
     # Pieces at the same end as the first (either side of its stop) score as it does.
     real = [first, *(m for m in real[1:] if not _same_end(first, m))]
     competing = [m for m in real[1:] if m.area_mm2 >= SOLID_MARK_AREA_MM2]
+    if first.meetings and not first.at_stop:
+        where = ", ".join(f"{x:.0f} mm" for x in first.meetings)
+        return "multiple", None, [f"marks drawn touching each other meet the line at {where}"]
     if competing:
         where = ", ".join(f"{m.x_mm:.0f} mm" for m in [first, *competing])
         return "multiple", None, [f"{1 + len(competing)} marks on the line (at {where})"]
