@@ -38,6 +38,8 @@ VERTEX_SCATTER_MM = 0.5  # a V's point, extrapolated from its strokes, is less s
 STOP_WINDOW_MM = 1.5  # half-width of the window compared around each end stop
 STOP_EXTRA_INK_MM2 = 0.5  # one stop with this much more ink than the other is marked...
 STOP_EXTRA_RATIO = 1.10  # ...and this many times as much
+STROKE_GAP_MM = 0.5  # strokes closer than this in a column are one (grainy pencil)
+SCRIBBLE_LAYERED = 0.2  # a mark with this share of columns crossing 3+ strokes is scribbled
 HEAVY_MARK_AREA_MM2 = 26.0  # more ink than any single tick, cross or circle: a scribble
 MEETING_BAND_MM = 0.5  # ink this close to the line's masked band meets the line
 RING_EDGE_MM = 0.8  # a circle's sides leave the line within this height of its band
@@ -70,6 +72,7 @@ class MarkCandidate:
     inferred: bool = False  # not seen: inferred from extra ink around an end stop
     complexity: float = 1.0  # stroke length / extent: ~1 a tick, ~2 a cross or circle
     meetings: tuple[float, ...] = ()  # where it meets the line, when in more than one place
+    layered: float = 0.0  # share of its columns crossed by 3+ strokes: a scribble
 
 
 @dataclass(frozen=True)
@@ -324,9 +327,27 @@ def _read_marks(ink: np.ndarray, row_at: _LineFit, half_t: float, left: float, r
                                    at_stop=at_stop,
                                    complexity=_complexity(component),
                                    meetings=_meetings(seen, component, signed, meeting_band,
-                                                      left, right - left, geom, r)))
+                                                      left, right - left, geom, r),
+                                   layered=_layered(seen, mask, r)))
     marks.sort(key=lambda m: -m.area_mm2)
     return marks
+
+
+def _layered(seen: np.ndarray, mask: np.ndarray, r: float) -> float:
+    """Share of the mark's columns that cross three strokes or more (a zig-zag scribble;
+    a tick, cross, circle or check crosses at most two). Gaps shorter than
+    STROKE_GAP_MM (grainy pencil), or hidden by the print, do not separate strokes."""
+    cols = seen.any(axis=0)
+    if not cols.any():
+        return 0.0
+    shape = seen.astype(np.uint8)
+    k = int(STROKE_GAP_MM * r) | 1
+    across = int(2 * MARK_BRIDGE_MM * r) | 1
+    shape |= cv2.morphologyEx(shape, cv2.MORPH_CLOSE, np.ones((across, 1), np.uint8)) & mask
+    closed = cv2.morphologyEx(shape, cv2.MORPH_CLOSE, np.ones((k, 1), np.uint8))
+    starts = np.diff(closed.astype(np.int8), axis=0, prepend=0) == 1
+    runs = starts.sum(axis=0)[cols]
+    return float(np.mean(runs >= 3))
 
 
 def _meetings(seen: np.ndarray, component: np.ndarray, signed: np.ndarray, band: float,
@@ -635,7 +656,9 @@ def _judge(marks: list[MarkCandidate]) -> tuple[str, MarkCandidate | None, list[
     reasons = []
     if first.inferred:
         reasons.append("an end stop carries extra ink: a mark drawn right over the end?")
-    if first.area_mm2 > HEAVY_MARK_AREA_MM2:
+    # (Pieces of a mark around an end stop stack up in its columns: not a scribble.)
+    if first.area_mm2 > HEAVY_MARK_AREA_MM2 or (first.layered > SCRIBBLE_LAYERED
+                                                and not first.at_stop):
         reasons.append("heavy or scribbled ink: a crossed-out answer?")
     if first.contrast < FAINT_CONTRAST:
         reasons.append(f"faint mark (contrast {first.contrast:.2f} of the print)")
