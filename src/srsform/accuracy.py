@@ -12,6 +12,8 @@ import numpy as np
 
 from .pipeline import PageResult
 
+COINCIDENT_MM = 1.5  # two marks this close give one answer, whichever a reader takes
+
 
 @dataclass
 class GroupStats:
@@ -55,6 +57,7 @@ class AccuracyReport:
     double_items: int = 0
     double_items_flagged: int = 0  # not read as ok (sent to a person)
     double_items_multiple: int = 0  # ...read as multiple exactly
+    coincident_doubles: int = 0  # two marks on one spot (one answer, emphasised): not tallied
     non_forms: int = 0
     non_forms_flagged: int = 0  # blank and foreign pages read as not_a_form
     forms_lost: list[str] = field(default_factory=list)  # forms not read as ok/review
@@ -129,6 +132,11 @@ def _tally(report: AccuracyReport, stats: GroupStats, truth_item: dict, item, wh
             report.problems.append(f"{label}: blank item read as {item.status} {item.mm}")
         return
     if expected == "multiple":
+        xs = [m["x_mm"] for m in truth_item["marks"] if m["kind"] != "scribble"]
+        if len(xs) > 1 and max(xs) - min(xs) < COINCIDENT_MM and len(xs) == len(
+                truth_item["marks"]):
+            report.coincident_doubles += 1
+            return
         report.double_items += 1
         report.double_items_flagged += item.status != "ok"
         report.double_items_multiple += item.status == "multiple"
