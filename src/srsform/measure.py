@@ -7,6 +7,7 @@ homography; all tolerances below are in millimetres and converted once per line.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import cv2
@@ -142,7 +143,7 @@ def measure_line(gray: np.ndarray, homography: np.ndarray, geom: LineGeom,
     sigma = _sigma(chosen, ends_found, image_px_per_mm)
     confidence = _confidence(status, chosen, ends_found, sigma)
     raw = chosen.x_mm if chosen is not None else None
-    mm = None if raw is None else round(min(100.0, max(0.0, raw)), 1)
+    mm = None if raw is None else math.floor(min(100.0, max(0.0, raw)) * 10.0 + 0.5) / 10.0
 
     def to_form(col: float) -> tuple[float, float]:
         return zone.x_mm + (col + 0.5) / r, zone.y_mm + (row_at(col) + 0.5) / r

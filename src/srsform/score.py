@@ -7,6 +7,7 @@ A reading whose error bar straddles a score boundary is never `ok`.
 
 from __future__ import annotations
 
+import math
 import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -38,7 +39,8 @@ class Scored:
 
 def score_mm(mm: float, rounding: str) -> float | int:
     """Score a position on the 100 mm line (clamped to 0..100) by the rounding rule."""
-    tenths = int(round(min(100.0, max(0.0, mm)) * 10.0))  # exact: mm is held to 0.1 mm
+    # Whole tenths of a millimetre, halves up (mm is normally held to 0.1 mm already).
+    tenths = math.floor(min(100.0, max(0.0, mm)) * 10.0 + 0.5 + 1e-9)
     if rounding == "nearest_cm_half_up":
         return (tenths + 50) // 100
     if rounding == "one_decimal":
@@ -64,8 +66,8 @@ def _score_item(m: LineMeasurement, rounding: str) -> ItemScore:
         return ItemScore(m.key, None, None, m.status, m.confidence, m.reasons)
     score = score_mm(m.mm, rounding)
     status, reasons, confidence = m.status, list(m.reasons), m.confidence
-    low = score_mm(round(m.raw_mm - BOUNDARY_SIGMAS * m.sigma_mm, 1), rounding)
-    high = score_mm(round(m.raw_mm + BOUNDARY_SIGMAS * m.sigma_mm, 1), rounding)
+    low = score_mm(m.raw_mm - BOUNDARY_SIGMAS * m.sigma_mm, rounding)
+    high = score_mm(m.raw_mm + BOUNDARY_SIGMAS * m.sigma_mm, rounding)
     if low != high:
         reasons.append(f"mark at {m.mm:.1f} mm is within {BOUNDARY_SIGMAS * m.sigma_mm:.2f} mm "
                        "of a score boundary")

@@ -1,0 +1,200 @@
+"""The scan command and its parts: scoring rules, outcomes, output formats, exit codes."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
+
+from srsform.cli import main
+from srsform.errors import ExitCode
+from srsform.export import csv_cell, render_records
+from srsform.ingest import PageFailure, PageRef
+from srsform.measure import LineMeasurement
+from srsform.pipeline import PageResult, ScanConfig, process_page
+from srsform.score import score_mm, score_page
+from srsform.templates import load_bundled, load_template
+
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+RECORD_KEYS = {"source", "page", "status", "template", "layout", "serial", "client", "session",
+               "rotation", "print_scale", "items", "total", "flags", "rule", "reasons"}
+ITEM_KEYS = {"key", "mm", "score", "status", "confidence"}
+
+
+# --- scoring rules ---------------------------------------------------------------------
+
+@pytest.mark.parametrize(("mm", "score"), [(0.0, 0), (4.9, 0), (5.0, 1), (44.9, 4), (45.0, 5),
+                                           (95.0, 10), (99.9, 10), (100.0, 10), (-3.0, 0),
+                                           (103.0, 10)])
+def test_scores_round_halves_up_to_the_nearest_centimetre(mm: float, score: int) -> None:
+    assert score_mm(mm, "nearest_cm_half_up") == score
+
+
+def test_one_decimal_rule_scores_tenths_half_up() -> None:
+    # Tenths of a centimetre are whole millimetres, halves up.
+    assert score_mm(44.5, "one_decimal") == 4.5
+    assert score_mm(44.9, "one_decimal") == 4.5
+    assert score_mm(44.4, "one_decimal") == 4.4
+
+
+@given(st.integers(min_value=0, max_value=1000))
+def test_score_is_monotonic_and_matches_exact_rounding(tenths: int) -> None:
+    mm = tenths / 10
+    score = score_mm(mm, "nearest_cm_half_up")
+    assert score == (tenths + 50) // 100
+    assert score <= score_mm(min(100.0, mm + 0.1), "nearest_cm_half_up")
+
+
+def _measured(key: str, mm: float | None, status: str = "ok", sigma: float = 0.05
+              ) -> LineMeasurement:
+    return LineMeasurement(key=key, status=status, mm=mm, raw_mm=mm, sigma_mm=sigma,
+                           confidence=0.9, length_mm=100.0, ends_found=True, candidates=(),
+                           reasons=(), left_end_mm=(45.0, 88.0), right_end_mm=(145.0, 88.0))
+
+
+def test_srs_total_and_flags_follow_the_template_rules() -> None:
+    srs = load_template("srs")
+    keys = [i.key for i in srs.items]
+    readings = zip(keys, [91.0, 92.0, 93.0, 84.0], strict=True)
+    scored = score_page(srs, [_measured(k, mm) for k, mm in readings])
+    assert scored.total == 9 + 9 + 9 + 8
+    assert set(scored.flags) == {"alliance_concern", "item_check_in"}
+    assert "alliance_concern: total<=36" in scored.rule
+    high = score_page(srs, [_measured(k, 97.0) for k in keys])
+    assert high.total == 40 and high.flags == ()
+
+
+def test_total_is_null_unless_every_item_has_a_score() -> None:
+    srs = load_template("srs")
+    keys = [i.key for i in srs.items]
+    items = [_measured(k, 95.0) for k in keys[:3]] + [_measured(keys[3], None, "missing")]
+    scored = score_page(srs, items)
+    assert scored.total is None
+    assert scored.items[3].status == "missing" and scored.items[3].score is None
+
+
+def test_a_reading_near_a_score_boundary_is_never_ok() -> None:
+    srs = load_template("srs")
+    keys = [i.key for i in srs.items]
+    scored = score_page(srs, [_measured(keys[0], 45.05, sigma=0.05)]
+                        + [_measured(k, 80.0) for k in keys[1:]])
+    assert scored.items[0].status == "uncertain"
+    assert "boundary" in scored.items[0].reasons[0]
+    assert all(item.status == "ok" for item in scored.items[1:])
+
+
+def test_csrs_raises_no_flags() -> None:
+    csrs = load_template("csrs")
+    scored = score_page(csrs, [_measured(i.key, 10.0) for i in csrs.items])
+    assert scored.total == 4 and scored.flags == ()
+
+
+# --- page outcomes ----------------------------------------------------------------------
+
+def test_a_file_that_cannot_be_opened_still_yields_a_record() -> None:
+    config = ScanConfig(templates=tuple(load_bundled()))
+    result = process_page(PageFailure("bad.pdf", 1, "The file is empty (0 bytes)."), config)
+    assert result.status == "error" and result.reasons == ("The file is empty (0 bytes).",)
+
+
+def test_an_unexpected_failure_becomes_an_error_record(tmp_path: Path) -> None:
+    config = ScanConfig(templates=tuple(load_bundled()))
+    result = process_page(PageRef(str(tmp_path / "gone.png"), 1, "image", 1), config)
+    assert result.status == "error" and result.reasons
+
+
+def test_a_page_printed_with_an_unknown_template_is_unreadable(tmp_path: Path) -> None:
+    # Only the ORS template is known: the SRS sample pages cannot be identified.
+    config = ScanConfig(templates=(load_template("ors"),))
+    sample = SAMPLES / "scans" / "stack.pdf"
+    result = process_page(PageRef(str(sample), 1, "pdf", 4), config)
+    assert result.status == "unreadable"
+    assert "--template" in result.reasons[0]
+
+
+# --- the command ------------------------------------------------------------------------
+
+@pytest.fixture()
+def mixed_folder(tmp_path: Path) -> Path:
+    """A PDF, a TIFF and a JPEG of filled forms, a blank page and a stray text file."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(SAMPLES / "scans" / "stack.pdf", folder / "a-stack.pdf")
+    shutil.copy(SAMPLES / "scans" / "stack.tif", folder / "b-stack.tif")
+    shutil.copy(SAMPLES / "scans" / "photo-008.jpg", folder / "c-photo.jpg")
+    cv2.imwrite(str(folder / "d-blank.png"), np.full((1400, 1000), 250, np.uint8))
+    (folder / "e-notes.txt").write_text("not a scan")
+    return folder
+
+
+def test_scan_writes_one_documented_record_per_page(mixed_folder: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    result = CliRunner().invoke(main, ["scan", str(mixed_folder), "-o", str(out)])
+    assert result.exit_code == ExitCode.FAILED, result.output  # the text file is an error
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [(Path(r["source"]).name, r["page"]) for r in records] == [
+        ("a-stack.pdf", 1), ("a-stack.pdf", 2), ("a-stack.pdf", 3), ("a-stack.pdf", 4),
+        ("b-stack.tif", 1), ("b-stack.tif", 2), ("b-stack.tif", 3), ("c-photo.jpg", 1),
+        ("d-blank.png", 1), ("e-notes.txt", 1)]
+    for record in records:
+        assert set(record) == RECORD_KEYS
+        for item in record["items"]:
+            assert set(item) == ITEM_KEYS
+            assert 0.0 <= item["confidence"] <= 1.0
+    statuses = [r["status"] for r in records]
+    assert statuses[8:] == ["not_a_form", "error"]
+    assert all(s in ("ok", "review") for s in statuses[:8])
+    first = records[0]
+    assert first["template"] == "srs" and len(first["items"]) == 4
+    assert first["rule"].startswith("srs@1.0 nearest_cm_half_up")
+    assert records[6]["template"] == "ors" and records[6]["rotation"] == 90
+    assert records[9]["reasons"] and "not a PDF" in records[9]["reasons"][0]
+    assert out.stat().st_mode & 0o077 == 0  # clinical records: owner only
+
+
+def test_scan_writes_wide_csv_and_json(mixed_folder: Path, tmp_path: Path) -> None:
+    CliRunner().invoke(main, ["scan", str(mixed_folder / "a-stack.pdf"), "-o",
+                              str(tmp_path / "out.csv")])
+    rows = list(csv.DictReader((tmp_path / "out.csv").open()))
+    assert len(rows) == 4
+    assert {"relationship_mm", "relationship_score", "relationship_status",
+            "overall_confidence", "total", "flags"} <= set(rows[0])
+    CliRunner().invoke(main, ["scan", str(mixed_folder / "a-stack.pdf"), "--format", "json",
+                              "-o", str(tmp_path / "out.any")])
+    assert len(json.loads((tmp_path / "out.any").read_text())) == 4
+
+
+def test_scan_to_stdout_keeps_stderr_out_of_the_data(mixed_folder: Path) -> None:
+    result = CliRunner().invoke(main, ["scan", str(mixed_folder / "c-photo.jpg"), "-o", "-"])
+    lines = result.stdout.splitlines()
+    assert len(lines) == 1 and json.loads(lines[0])["page"] == 1
+    assert result.exit_code in (ExitCode.OK, ExitCode.REVIEW)
+
+
+def test_scan_exit_codes(tmp_path: Path, mixed_folder: Path) -> None:
+    runner = CliRunner()
+    blank = runner.invoke(main, ["scan", str(mixed_folder / "d-blank.png"), "-o", "-"])
+    assert blank.exit_code == ExitCode.REVIEW
+    missing = runner.invoke(main, ["scan", str(tmp_path / "nowhere"), "-o", "-"])
+    assert missing.exit_code == ExitCode.CONFIG
+    assert "Traceback" not in missing.output
+
+
+def test_csv_cells_cannot_run_as_spreadsheet_formulas() -> None:
+    assert csv_cell("=HYPERLINK(1)") == "'=HYPERLINK(1)"
+    assert csv_cell("@SUM(A1)") == "'@SUM(A1)"
+    assert csv_cell("C1042") == "C1042"
+    assert csv_cell(None) == ""
+    result = PageResult("=evil.pdf", 1, "error", reasons=("+bad",))
+    text = render_records([result], "csv", ["relationship"])
+    row = next(csv.DictReader(io.StringIO(text)))
+    assert row["source"] == "'=evil.pdf" and row["reasons"] == "'+bad"
