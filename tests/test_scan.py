@@ -138,7 +138,8 @@ def mixed_folder(tmp_path: Path) -> Path:
 
 def test_scan_writes_one_documented_record_per_page(mixed_folder: Path, tmp_path: Path) -> None:
     out = tmp_path / "out.jsonl"
-    result = CliRunner().invoke(main, ["scan", str(mixed_folder), "-o", str(out)])
+    result = CliRunner().invoke(main, ["scan", str(mixed_folder), "-o", str(out),
+                                       "--db", str(tmp_path / "s.db")])
     assert result.exit_code == ExitCode.FAILED, result.output  # the text file is an error
     records = [json.loads(line) for line in out.read_text().splitlines()]
     assert [(Path(r["source"]).name, r["page"]) for r in records] == [
@@ -162,19 +163,22 @@ def test_scan_writes_one_documented_record_per_page(mixed_folder: Path, tmp_path
 
 
 def test_scan_writes_wide_csv_and_json(mixed_folder: Path, tmp_path: Path) -> None:
+    db = ["--db", str(tmp_path / "s.db")]
     CliRunner().invoke(main, ["scan", str(mixed_folder / "a-stack.pdf"), "-o",
-                              str(tmp_path / "out.csv")])
+                              str(tmp_path / "out.csv"), *db])
     rows = list(csv.DictReader((tmp_path / "out.csv").open()))
     assert len(rows) == 4
     assert {"relationship_mm", "relationship_score", "relationship_status",
             "overall_confidence", "total", "flags"} <= set(rows[0])
     CliRunner().invoke(main, ["scan", str(mixed_folder / "a-stack.pdf"), "--format", "json",
-                              "-o", str(tmp_path / "out.any")])
+                              "-o", str(tmp_path / "out.any"), *db])
     assert len(json.loads((tmp_path / "out.any").read_text())) == 4
 
 
-def test_scan_to_stdout_keeps_stderr_out_of_the_data(mixed_folder: Path) -> None:
-    result = CliRunner().invoke(main, ["scan", str(mixed_folder / "c-photo.jpg"), "-o", "-"])
+def test_scan_to_stdout_keeps_stderr_out_of_the_data(mixed_folder: Path, tmp_path: Path
+                                                      ) -> None:
+    result = CliRunner().invoke(main, ["scan", str(mixed_folder / "c-photo.jpg"), "-o", "-",
+                                       "--db", str(tmp_path / "s.db")])
     lines = result.stdout.splitlines()
     assert len(lines) == 1 and json.loads(lines[0])["page"] == 1
     assert result.exit_code in (ExitCode.OK, ExitCode.REVIEW)
@@ -182,9 +186,10 @@ def test_scan_to_stdout_keeps_stderr_out_of_the_data(mixed_folder: Path) -> None
 
 def test_scan_exit_codes(tmp_path: Path, mixed_folder: Path) -> None:
     runner = CliRunner()
-    blank = runner.invoke(main, ["scan", str(mixed_folder / "d-blank.png"), "-o", "-"])
+    db = ["--db", str(tmp_path / "s.db")]
+    blank = runner.invoke(main, ["scan", str(mixed_folder / "d-blank.png"), "-o", "-", *db])
     assert blank.exit_code == ExitCode.REVIEW
-    missing = runner.invoke(main, ["scan", str(tmp_path / "nowhere"), "-o", "-"])
+    missing = runner.invoke(main, ["scan", str(tmp_path / "nowhere"), "-o", "-", *db])
     assert missing.exit_code == ExitCode.CONFIG
     assert "Traceback" not in missing.output
 

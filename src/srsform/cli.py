@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 
 import click
 
-from . import __version__
+from . import __version__, batch
 from .errors import ConfigError, ExitCode, SrsformError
 from .export import FORMATS, guess_format, open_writer
 from .ingest import expand_inputs
 from .layout import PAPERS_MM, build_layout
 from .pagecode import PageCode, new_serial
-from .pipeline import PageResult, ScanConfig, iter_page_refs, process_stack
+from .pipeline import PageResult, ScanConfig
 from .render import PageSpec, render_pdf
 from .roster import read_roster
+from .store import Store
 from .templates import load_bundled, load_template
 
 log = logging.getLogger("srsform")
@@ -53,6 +55,8 @@ def _fail(ctx: click.Context, message: str, code: int) -> None:
 @click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr.")
 def main(verbose: int, quiet: bool) -> None:
     """Print and read paper Session Rating Scale / Outcome Rating Scale forms."""
+    # Records, exports and the store's journal files are clinical data: owner only.
+    os.umask(0o077)
     levels = (logging.WARNING, logging.INFO, logging.DEBUG)
     level = logging.ERROR if quiet else levels[min(verbose, 2)]
     logging.basicConfig(level=level, format="srsform: %(levelname)s: %(message)s",
@@ -101,16 +105,25 @@ def print_command(template_name: str, paper: str, copies: int, roster: Path | No
 @main.command("scan")
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("-o", "--output", default="-", show_default=True,
-              help="Where to write the records ('-' for stdout).")
+              help="Where to write the records of these pages ('-' for stdout).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS),
               help="Output format (default: from the output's extension, else jsonl).")
 @click.option("-t", "--template", "template_names", multiple=True,
               help="Extra template (name or .toml path) to recognise; with exactly one, pages "
                    "whose QR code cannot be read are read as that form, for review.")
+@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("srsform.db"), show_default=True,
+              help="The record store (SQLite), created if missing.")
+@click.option("--rescan", is_flag=True,
+              help="Read pages again even if stored (corrections by a person are kept).")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=os.cpu_count() or 1,
+              show_default="number of cores", help="Worker processes.")
 @click.pass_context
 def scan_command(ctx: click.Context, inputs: tuple[str, ...], output: str, fmt: str | None,
-                 template_names: tuple[str, ...]) -> None:
-    """Read scanned forms (PDF, TIFF, JPEG, PNG files or folders): one record per page."""
+                 template_names: tuple[str, ...], db_path: Path, rescan: bool,
+                 jobs: int) -> None:
+    """Read scanned forms (PDF, TIFF, JPEG, PNG files or folders): one record per page,
+    kept in the store; pages already stored are not read again."""
     fmt = guess_format(output, fmt)
     given = [load_template(name) for name in template_names]
     templates = tuple({t.id + t.version: t for t in [*load_bundled(), *given]}.values())
@@ -118,22 +131,27 @@ def scan_command(ctx: click.Context, inputs: tuple[str, ...], output: str, fmt: 
     paths = expand_inputs(inputs)
     if not paths:
         raise ConfigError("no input files found in " + ", ".join(inputs))
-    refs = list(iter_page_refs(paths))
-    keys = [item.key for t in templates for item in t.items]
-    counts: dict[str, int] = {}
     quiet = ctx.find_root().params.get("quiet")
-    show_progress = not quiet and sys.stderr.isatty()
-    with open_writer(output, fmt, keys) as writer, click.progressbar(
-            length=len(refs), label="scanning", file=sys.stderr,
-            hidden=not show_progress) as bar:
-        for result in process_stack(refs, config):
-            writer.write(result)
-            counts[result.status] = counts.get(result.status, 0) + 1
-            _log_page(result)
-            bar.update(1)
-    summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+    with Store(db_path) as store:
+        plans = batch.plan(paths, store, rescan=rescan)
+        todo = sum(len(p.todo) for p in plans)
+        with click.progressbar(length=todo, label="scanning", file=sys.stderr,
+                               show_pos=True, hidden=quiet or not sys.stderr.isatty()) as bar:
+            def advance(result: PageResult) -> None:
+                _log_page(result)
+                bar.update(1)
+
+            batch.run(plans, store, config, jobs=jobs, on_page=advance)
+        keys = [item.key for t in templates for item in t.items]
+        counts: dict[str, int] = {}
+        with open_writer(output, fmt, keys) as writer:
+            for result in batch.stored_results(plans, store):
+                writer.write(result)
+                counts[result.status] = counts.get(result.status, 0) + 1
     if not quiet:
-        click.echo(f"srsform: {len(refs)} page(s): {summary}", err=True)
+        summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+        click.echo(f"srsform: {sum(counts.values())} page(s) ({todo} read now, the rest "
+                   f"already stored in {db_path}): {summary}", err=True)
     ctx.exit(int(exit_code_for(counts)))
 
 

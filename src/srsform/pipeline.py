@@ -6,6 +6,7 @@ PageResult, whatever happens to it.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import traceback
 from collections.abc import Iterable, Iterator, Sequence
@@ -71,6 +72,7 @@ class PageResult:
     flags: tuple[str, ...] = ()
     rule: str | None = None
     reasons: tuple[str, ...] = field(default=())
+    image_sha256: str | None = None  # the decoded page image, to recognise it again
 
 
 def iter_page_refs(paths: Sequence[str]) -> Iterator[PageRef | PageFailure]:
@@ -131,6 +133,7 @@ def read_page(image: PageImage, config: ScanConfig) -> PageResult:
         session=code.session if code else None, rotation=registration.rotation,
         print_scale=print_scale, items=scored.items, total=scored.total, flags=tuple(flags),
         rule=scored.rule, reasons=tuple(reasons),
+        image_sha256=hashlib.sha256(gray.tobytes()).hexdigest(),
     )
 
 

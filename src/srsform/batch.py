@@ -1,0 +1,92 @@
+"""A scan run over a stack: which pages the store still needs, workers to read them, the
+parent storing each page as it comes back (in input order), and the records read back.
+
+Workers are pure (a PageRef in, a PageResult out); only this parent process writes to the
+store. Each page is committed on its own, so a run that is killed loses at most the
+pages in flight, and running it again reads only what is missing.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+
+import cv2
+
+from .ingest import PageFailure, PageRef, list_pages
+from .pipeline import PageResult, ScanConfig, process_page
+from .store import Store, file_sha256
+
+
+@dataclass(frozen=True)
+class SourcePlan:
+    """One input file: its identity, its pages, and which of them still need reading."""
+
+    path: str
+    sha256: str | None  # None when the file cannot even be read
+    source_id: int
+    todo: tuple[PageRef | PageFailure, ...]
+
+
+def plan(paths: Sequence[str], store: Store, rescan: bool = False) -> list[SourcePlan]:
+    """Register every input file in the store and list the pages still to be read."""
+    plans = []
+    for path in paths:
+        try:
+            sha, size = file_sha256(path), os.path.getsize(path)
+        except OSError as exc:
+            sha, size = f"unreadable:{path}:{exc.strerror}", 0
+        found = store.source(sha)
+        if found is not None and not rescan:
+            source_id, count = found
+            done = store.stored_pages(source_id)
+            if len(done) >= count:
+                plans.append(SourcePlan(path, sha, source_id, ()))
+                continue
+            refs = [r for r in list_pages(path) if r.page not in done]
+        else:
+            refs = list_pages(path)
+            source_id = found[0] if found else store.add_source(sha, path, size, len(refs))
+        plans.append(SourcePlan(path, sha, source_id, tuple(refs)))
+    return plans
+
+
+def run(plans: Sequence[SourcePlan], store: Store, config: ScanConfig, jobs: int = 1,
+        on_page: Callable[[PageResult], None] | None = None) -> int:
+    """Read every page still to do and store each as it arrives; returns how many."""
+    work = [(p.source_id, ref) for p in plans for ref in p.todo]
+    count = 0
+    for (source_id, _), result in zip(work, _results([r for _, r in work], config, jobs),
+                                      strict=True):
+        stored = store.save_page(source_id, result)
+        count += 1
+        if on_page is not None:
+            on_page(stored)
+    return count
+
+
+def _results(refs: list[PageRef | PageFailure], config: ScanConfig, jobs: int
+             ) -> Iterator[PageResult]:
+    if jobs <= 1 or len(refs) <= 1:
+        for ref in refs:
+            yield process_page(ref, config)
+        return
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context,
+                             initializer=_init_worker) as pool:
+        # map() keeps input order; the parent stores each result as soon as its turn comes.
+        yield from pool.map(process_page, refs, [config] * len(refs), chunksize=1)
+
+
+def _init_worker() -> None:
+    # One OpenCV thread per worker: the pool already uses every core.
+    cv2.setNumThreads(1)
+
+
+def stored_results(plans: Sequence[SourcePlan], store: Store) -> Iterator[PageResult]:
+    """The stored record of every page of every planned file, in input order."""
+    for p in plans:
+        yield from store.records(p.source_id, p.path)

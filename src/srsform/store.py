@@ -1,0 +1,276 @@
+"""The SQLite record store: schema, migrations, writes, queries.
+
+One row per source file (by content hash), one per page, one per item; corrections go to
+an append-only trail. The store is the only place a scan's records are written; exports
+are read back from it. Files are created readable by their owner only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from .errors import ConfigError
+from .pipeline import PageResult
+from .score import ItemScore
+
+SCHEMA_VERSION = 1
+
+_MIGRATIONS: dict[int, str] = {
+    1: """
+    CREATE TABLE sources (
+        id INTEGER PRIMARY KEY,
+        sha256 TEXT NOT NULL UNIQUE,
+        path TEXT NOT NULL,            -- as first given; the hash is the identity
+        size_bytes INTEGER NOT NULL,
+        page_count INTEGER NOT NULL,
+        first_seen TEXT NOT NULL
+    );
+    CREATE TABLE pages (
+        id INTEGER PRIMARY KEY,
+        source_id INTEGER NOT NULL REFERENCES sources(id),
+        page_index INTEGER NOT NULL,    -- 1-based page in its file
+        image_sha256 TEXT,              -- the decoded page image
+        status TEXT NOT NULL CHECK (status IN
+            ('ok', 'review', 'not_a_form', 'unreadable', 'error')),
+        template TEXT, layout TEXT, serial TEXT, client TEXT, session INTEGER,
+        rotation INTEGER, print_scale REAL, total REAL, rule TEXT,
+        scanned_at TEXT NOT NULL,
+        UNIQUE (source_id, page_index)
+    );
+    CREATE INDEX pages_serial ON pages(serial);
+    CREATE INDEX pages_image ON pages(image_sha256);
+    CREATE TABLE page_flags (
+        page_id INTEGER NOT NULL REFERENCES pages(id) ON DELETE CASCADE,
+        flag TEXT NOT NULL,
+        PRIMARY KEY (page_id, flag)
+    );
+    CREATE TABLE page_reasons (
+        page_id INTEGER NOT NULL REFERENCES pages(id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        PRIMARY KEY (page_id, position)
+    );
+    CREATE TABLE items (
+        id INTEGER PRIMARY KEY,
+        page_id INTEGER NOT NULL REFERENCES pages(id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,      -- form order, top to bottom
+        key TEXT NOT NULL,
+        mm REAL, score REAL,
+        status TEXT NOT NULL CHECK (status IN ('ok', 'missing', 'multiple', 'uncertain')),
+        confidence REAL NOT NULL,
+        UNIQUE (page_id, key)
+    );
+    -- Corrections by a person: append-only (old and new value, who, when, why). Keyed by
+    -- page and item key so that a rescan, which rewrites the machine reading, keeps them.
+    CREATE TABLE corrections (
+        id INTEGER PRIMARY KEY,
+        page_id INTEGER NOT NULL REFERENCES pages(id),
+        item_key TEXT NOT NULL,
+        old_score REAL, new_score REAL,
+        old_status TEXT, new_status TEXT NOT NULL,
+        who TEXT NOT NULL, at TEXT NOT NULL, why TEXT NOT NULL
+    );
+    CREATE TRIGGER corrections_no_update BEFORE UPDATE ON corrections
+        BEGIN SELECT RAISE(ABORT, 'corrections are append-only'); END;
+    CREATE TRIGGER corrections_no_delete BEFORE DELETE ON corrections
+        BEGIN SELECT RAISE(ABORT, 'corrections are append-only'); END;
+    """,
+}
+
+
+def file_sha256(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class Store:
+    """An open store; use as a context manager. Only the parent process writes."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        try:
+            if not self.path.exists():
+                fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                os.close(fd)
+            self.db = sqlite3.connect(self.path, isolation_level=None)
+        except (OSError, sqlite3.Error) as exc:
+            raise ConfigError(f"cannot open the store {self.path}: {exc}") from None
+        try:
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=FULL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self.db.execute("PRAGMA busy_timeout=10000")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            self.db.close()
+            raise ConfigError(f"{self.path} is not a usable srsform store: {exc}") from None
+        for suffix in ("-wal", "-shm"):
+            side = Path(f"{self.path}{suffix}")
+            if side.exists():
+                os.chmod(side, 0o600)
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.db.close()
+
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise ConfigError(f"{self.path} was written by a newer srsform (schema {version});"
+                              " upgrade srsform to read it")
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            # One transaction per step: a crash leaves the store at the previous version.
+            self.db.executescript(f"BEGIN IMMEDIATE; {_MIGRATIONS[target]}; "
+                                  f"PRAGMA user_version={target}; COMMIT;")
+
+    # --- sources ---------------------------------------------------------------------
+
+    def source(self, sha256: str) -> tuple[int, int] | None:
+        """(source id, page count) of a stored file, by content hash."""
+        row = self.db.execute("SELECT id, page_count FROM sources WHERE sha256=?",
+                              (sha256,)).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def add_source(self, sha256: str, path: str, size_bytes: int, page_count: int) -> int:
+        cursor = self.db.execute(
+            "INSERT INTO sources (sha256, path, size_bytes, page_count, first_seen) "
+            "VALUES (?, ?, ?, ?, ?)", (sha256, path, size_bytes, page_count, _now()))
+        return int(cursor.lastrowid)
+
+    def stored_pages(self, source_id: int) -> set[int]:
+        rows = self.db.execute("SELECT page_index FROM pages WHERE source_id=?", (source_id,))
+        return {row[0] for row in rows}
+
+    # --- pages -----------------------------------------------------------------------
+
+    def save_page(self, source_id: int, result: PageResult) -> PageResult:
+        """Store one page's result in one transaction; returns it as stored (with the
+        duplicate-serial flag when the same form serial was already read elsewhere)."""
+        result = self._flag_duplicates(source_id, result)
+        image_sha256 = result.image_sha256
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            existing = self.db.execute("SELECT id FROM pages WHERE source_id=? AND "
+                                       "page_index=?", (source_id, result.page)).fetchone()
+            if existing is not None:
+                page_id = existing[0]
+                self.db.execute("DELETE FROM items WHERE page_id=?", (page_id,))
+                self.db.execute("DELETE FROM page_flags WHERE page_id=?", (page_id,))
+                self.db.execute("DELETE FROM page_reasons WHERE page_id=?", (page_id,))
+                self.db.execute(
+                    "UPDATE pages SET image_sha256=?, status=?, template=?, layout=?, serial=?,"
+                    " client=?, session=?, rotation=?, print_scale=?, total=?, rule=?, "
+                    "scanned_at=? WHERE id=?", (*self._page_values(result, image_sha256),
+                                                page_id))
+            else:
+                page_id = self.db.execute(
+                    "INSERT INTO pages (image_sha256, status, template, layout, serial, client,"
+                    " session, rotation, print_scale, total, rule, scanned_at, source_id, "
+                    "page_index) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (*self._page_values(result, image_sha256), source_id, result.page)
+                ).lastrowid
+            self.db.executemany("INSERT INTO page_flags VALUES (?, ?)",
+                                [(page_id, f) for f in dict.fromkeys(result.flags)])
+            self.db.executemany("INSERT INTO page_reasons VALUES (?, ?, ?)",
+                                [(page_id, i, r) for i, r in enumerate(result.reasons)])
+            self.db.executemany(
+                "INSERT INTO items (page_id, position, key, mm, score, status, confidence) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(page_id, i, it.key, it.mm, it.score, it.status, it.confidence)
+                 for i, it in enumerate(result.items)])
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        return result
+
+    @staticmethod
+    def _page_values(result: PageResult, image_sha256: str | None) -> tuple:
+        return (image_sha256, result.status, result.template, result.layout, result.serial,
+                result.client, result.session, result.rotation, result.print_scale,
+                result.total, result.rule, _now())
+
+    def _flag_duplicates(self, source_id: int, result: PageResult) -> PageResult:
+        """Flag a page whose form serial or image was already read from another page."""
+        elsewhere = "NOT (p.source_id=? AND p.page_index=?)"
+        query = ("SELECT s.path, p.page_index FROM pages p JOIN sources s ON s.id = "
+                 f"p.source_id WHERE p.{{column}}=? AND {elsewhere} ORDER BY p.id LIMIT 1")
+        checks = [("image_sha256", result.image_sha256, "duplicate_page",
+                   "the same page image was already read from {0} page {1}"),
+                  ("serial", result.serial, "duplicate_serial",
+                   "form serial {2} was already read from {0} page {1}: the same sheet "
+                   "scanned twice?")]
+        for column, value, flag, text in checks:
+            if not value:
+                continue
+            row = self.db.execute(query.format(column=column),
+                                  (value, source_id, result.page)).fetchone()
+            if row is None:
+                continue
+            status = "review" if result.status == "ok" else result.status
+            result = replace(result, status=status, flags=(*result.flags, flag),
+                             reasons=(*result.reasons, text.format(row[0], row[1],
+                                                                    result.serial)))
+            break  # the same image has the same serial: one flag says it
+        return result
+
+    # --- reading back -----------------------------------------------------------------
+
+    def records(self, source_id: int, source_label: str) -> Iterator[PageResult]:
+        """The stored pages of one source, in page order, as PageResults."""
+        pages = self.db.execute(
+            "SELECT id, page_index, status, template, layout, serial, client, session, "
+            "rotation, print_scale, total, rule FROM pages WHERE source_id=? "
+            "ORDER BY page_index", (source_id,)).fetchall()
+        for row in pages:
+            yield self._result(row, source_label)
+
+    def _result(self, row: tuple, source_label: str) -> PageResult:
+        page_id = row[0]
+        items = tuple(ItemScore(key, mm, _number(score), status, confidence, ())
+                      for key, mm, score, status, confidence in self.db.execute(
+                          "SELECT key, mm, score, status, confidence FROM items "
+                          "WHERE page_id=? ORDER BY position", (page_id,)))
+        flags = tuple(f for (f,) in self.db.execute(
+            "SELECT flag FROM page_flags WHERE page_id=? ORDER BY rowid", (page_id,)))
+        reasons = tuple(r for (r,) in self.db.execute(
+            "SELECT reason FROM page_reasons WHERE page_id=? ORDER BY position", (page_id,)))
+        return PageResult(source=source_label, page=row[1], status=row[2], template=row[3],
+                          layout=row[4], serial=row[5], client=row[6], session=row[7],
+                          rotation=row[8], print_scale=row[9], items=items,
+                          total=_number(row[10]), flags=flags, rule=row[11], reasons=reasons)
+
+    def counts(self) -> dict[str, int]:
+        """Rows per table (for tests and `srsform` summaries)."""
+        tables = ("sources", "pages", "items", "page_flags", "page_reasons", "corrections")
+        return {t: self.db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in tables}
+
+
+def _number(value: float | None) -> float | int | None:
+    """Scores and totals are stored as REAL; whole ones come back as int."""
+    if value is None:
+        return None
+    return int(value) if float(value).is_integer() else value
+
+
+def iter_sources(store: Store, shas: Iterable[tuple[str, str]]) -> Iterator[PageResult]:
+    """Stored records for (sha256, label) sources in the given order."""
+    for sha, label in shas:
+        found = store.source(sha)
+        if found is not None:
+            yield from store.records(found[0], label)

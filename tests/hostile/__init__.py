@@ -1,0 +1,1 @@
+"""A corpus of hostile inputs for `srsform scan`, built at test time (see build.py)."""

@@ -1,0 +1,181 @@
+"""The record store: schema, idempotent scans, crash-safe resume, duplicates, parallel
+workers, and owner-only files."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import pikepdf
+import pytest
+from click.testing import CliRunner
+
+from srsform.cli import main
+from srsform.store import SCHEMA_VERSION, Store
+from srsform.synth import make_stack
+
+SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "scans"
+
+
+def _scan(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["-q", "scan", *args])
+    return result.exit_code, result.stdout
+
+
+def _dump(db: Path) -> list[tuple]:
+    """Every stored row but the scan times, to compare stores."""
+    con = sqlite3.connect(db)
+    rows = []
+    for table in ("sources", "pages", "items", "page_flags", "page_reasons", "corrections"):
+        for row in con.execute(f"SELECT * FROM {table} ORDER BY rowid"):
+            rows.append((table, *[v for v in row if not (isinstance(v, str) and "T" in v
+                                                          and v[:2] == "20")]))
+    con.close()
+    return rows
+
+
+def _image_pdf(path: Path, images: list, dpi: int) -> None:
+    """An image-only PDF, one JPEG page per image (as a document scanner writes)."""
+    pdf = pikepdf.new()
+    for image in images:
+        h, w = image.shape[:2]
+        _, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 85])
+        stream = pikepdf.Stream(pdf, data.tobytes())
+        stream.Type, stream.Subtype = pikepdf.Name.XObject, pikepdf.Name.Image
+        stream.Filter, stream.BitsPerComponent = pikepdf.Name.DCTDecode, 8
+        stream.Width, stream.Height, stream.ColorSpace = w, h, pikepdf.Name.DeviceGray
+        pw, ph = w * 72 / dpi, h * 72 / dpi
+        page = pdf.add_blank_page(page_size=(pw, ph))
+        page.Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=stream))
+        page.Contents = pdf.make_stream(f"q {pw:.3f} 0 0 {ph:.3f} 0 0 cm /Im0 Do Q".encode())
+    pdf.save(path)
+
+
+@pytest.fixture(scope="module")
+def sixty_pages(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 60-page scanner PDF (gray, office scans) built from a few generated forms."""
+    pages = [p for p in make_stack(10, 5) if p.image.ndim == 2 and p.dpi in (200, 300)
+             and not p.condition.binary]
+    images = [cv2.resize(p.image, None, fx=200 / p.dpi, fy=200 / p.dpi,
+                         interpolation=cv2.INTER_AREA) for p in pages]
+    path = tmp_path_factory.mktemp("big") / "sixty.pdf"
+    _image_pdf(path, [images[i % len(images)] for i in range(60)], dpi=200)
+    return path
+
+
+def test_store_schema_is_versioned_with_wal_and_foreign_keys(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    with Store(db) as store:
+        assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert store.db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        store.db.execute("INSERT INTO sources VALUES (1, 'x', 'p', 1, 1, 't')")
+        store.db.execute("INSERT INTO pages (id, source_id, page_index, status, scanned_at) "
+                         "VALUES (1, 1, 1, 'ok', 't')")
+        store.db.execute("INSERT INTO corrections (page_id, item_key, new_status, who, at, "
+                         "why) VALUES (1, 'overall', 'ok', 'me', 't', 'checked')")
+        with pytest.raises(sqlite3.IntegrityError):
+            store.db.execute("UPDATE corrections SET who='you'")
+        with pytest.raises(sqlite3.IntegrityError):
+            store.db.execute("DELETE FROM corrections")
+        with pytest.raises(sqlite3.IntegrityError):
+            store.db.execute("INSERT INTO pages (source_id, page_index, status, scanned_at) "
+                             "VALUES (99, 1, 'ok', 't')")
+    assert db.stat().st_mode & 0o077 == 0
+    with Store(db) as again:  # reopening migrates nothing and keeps the data
+        assert again.counts()["corrections"] == 1
+
+
+def test_scanning_again_adds_and_changes_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    first_code, first = _scan(str(SAMPLES), "--db", str(db), "-o", "-", "-j", "1")
+    before = _dump(db)
+    second_code, second = _scan(str(SAMPLES), "--db", str(db), "-o", "-")
+    assert (second_code, second) == (first_code, first)
+    assert _dump(db) == before
+    # The same bytes under another name are recognised by content, not name.
+    copy = tmp_path / "renamed.pdf"
+    copy.write_bytes((SAMPLES / "stack.pdf").read_bytes())
+    _, out = _scan(str(copy), "--db", str(db), "-o", "-")
+    assert _dump(db) == before
+    assert [json.loads(line)["source"] for line in out.splitlines()] == [str(copy)] * 4
+
+
+def test_a_sheet_scanned_twice_is_flagged_not_counted_twice(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    _scan(str(SAMPLES / "stack.pdf"), "--db", str(db), "-o", "-")
+    page = pikepdf.open(SAMPLES / "stack.pdf")
+    again = pikepdf.new()
+    again.pages.append(page.pages[0])
+    again.save(tmp_path / "fed-twice.pdf")
+    _, out = _scan(str(tmp_path / "fed-twice.pdf"), "--db", str(db), "-o", "-")
+    record = json.loads(out)
+    assert record["status"] != "ok"
+    assert {"duplicate_page", "duplicate_serial"} & set(record["flags"])
+    assert "already read from" in " ".join(record["reasons"])
+
+
+def test_rescan_keeps_a_persons_corrections(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    _scan(str(SAMPLES / "stack.pdf"), "--db", str(db), "-o", "-")
+    with Store(db) as store:
+        store.db.execute("INSERT INTO corrections (page_id, item_key, old_score, new_score, "
+                         "new_status, who, at, why) VALUES (1, 'overall', 3, 4, 'ok', 'ana', "
+                         "'2026-11-24T10:00:00+00:00', 'checked against the paper')")
+    code, _ = _scan(str(SAMPLES / "stack.pdf"), "--db", str(db), "-o", "-", "--rescan")
+    assert code in (0, 4)
+    with Store(db) as store:
+        assert store.counts()["corrections"] == 1
+        assert store.counts()["pages"] == 4
+
+
+def test_two_workers_give_the_same_records_as_one(tmp_path: Path) -> None:
+    _, one = _scan(str(SAMPLES), "--db", str(tmp_path / "a.db"), "-o", "-", "-j", "1")
+    _, two = _scan(str(SAMPLES), "--db", str(tmp_path / "b.db"), "-o", "-", "-j", "2")
+    assert one == two and len(one.splitlines()) == 10
+
+
+def test_kill_during_a_scan_then_resume_stores_every_page_once(sixty_pages: Path,
+                                                               tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    command = [sys.executable, "-c", "from srsform.cli import main; main()", "-q", "scan",
+               str(sixty_pages), "--db", str(db), "-o", str(tmp_path / "first.jsonl"),
+               "-j", "1"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    stored = 0
+    while time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.2)
+        try:
+            con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+            stored = con.execute("SELECT COUNT(*) FROM pages").fetchone()[0]
+            con.close()
+        except sqlite3.Error:
+            continue
+        if stored >= 5:
+            break
+    assert process.poll() is None, "the scan ended before it could be killed"
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert 5 <= stored < 60
+
+    code, out = _scan(str(sixty_pages), "--db", str(db), "-o", "-", "-j", "2")
+    records = [json.loads(line) for line in out.splitlines()]
+    assert [r["page"] for r in records] == list(range(1, 61))
+    assert code in (4, 5)
+    con = sqlite3.connect(db)
+    assert con.execute("SELECT COUNT(*), COUNT(DISTINCT page_index) FROM pages").fetchone() == (
+        60, 60)
+    assert con.execute("SELECT COUNT(*) FROM sources").fetchone()[0] == 1
+    con.close()
+    before = _dump(db)
+    _, third = _scan(str(sixty_pages), "--db", str(db), "-o", "-")
+    assert third == out
+    assert _dump(db) == before
