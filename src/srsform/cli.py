@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -20,6 +21,7 @@ from .render import PageSpec, render_pdf
 from .roster import read_roster
 from .store import Store
 from .templates import load_bundled, load_template
+from .watch import Watcher
 
 log = logging.getLogger("srsform")
 
@@ -153,6 +155,48 @@ def scan_command(ctx: click.Context, inputs: tuple[str, ...], output: str, fmt: 
         click.echo(f"srsform: {sum(counts.values())} page(s) ({todo} read now, the rest "
                    f"already stored in {db_path}): {summary}", err=True)
     ctx.exit(int(exit_code_for(counts)))
+
+
+@main.command("watch")
+@click.argument("folder", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("srsform.db"), show_default=True, help="The record store.")
+@click.option("-t", "--template", "template_names", multiple=True,
+              help="Extra template (name or .toml path) to recognise.")
+@click.option("--interval", type=click.FloatRange(min=0.1), default=2.0, show_default=True,
+              help="Seconds between looks at the folder.")
+@click.option("--settle", type=click.FloatRange(min=0.0), default=2.0, show_default=True,
+              help="Seconds a file must stay unchanged before it is read.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=os.cpu_count() or 1,
+              show_default="number of cores", help="Worker processes.")
+@click.option("--once", is_flag=True, help="Read what has settled, then stop.")
+def watch_command(folder: Path, db_path: Path, template_names: tuple[str, ...],
+                  interval: float, settle: float, jobs: int, once: bool) -> None:
+    """Hot folder: read each scan file dropped into FOLDER once, then move it to
+    FOLDER/done (or FOLDER/failed when a page could not be read). Ctrl-C stops it."""
+    given = [load_template(name) for name in template_names]
+    templates = tuple({t.id + t.version: t for t in [*load_bundled(), *given]}.values())
+    config = ScanConfig(templates=templates, fallback=given[0] if len(given) == 1 else None)
+
+    def report(path: Path, results: list[PageResult], target: str) -> None:
+        statuses = ", ".join(sorted({r.status for r in results}))
+        click.echo(f"srsform: {path.name}: {len(results)} page(s) ({statuses}) -> {target}/",
+                   err=True)
+
+    with Store(db_path) as store:
+        watcher = Watcher(folder, store, config, settle_s=settle, jobs=jobs, on_file=report)
+        click.echo(f"srsform: watching {folder} (Ctrl-C to stop)", err=True)
+        try:
+            if once:
+                deadline = time.monotonic() + settle + 2 * interval
+                while time.monotonic() < deadline:
+                    watcher.poll()
+                    time.sleep(interval)
+                watcher.poll()
+            else:
+                watcher.run(interval)
+        except KeyboardInterrupt:
+            click.echo("srsform: stopped", err=True)
 
 
 def _log_page(result: PageResult) -> None:
