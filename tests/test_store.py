@@ -179,3 +179,29 @@ def test_kill_during_a_scan_then_resume_stores_every_page_once(sixty_pages: Path
     _, third = _scan(str(sixty_pages), "--db", str(db), "-o", "-")
     assert third == out
     assert _dump(db) == before
+
+
+def test_evidence_is_kept_beside_the_store_and_traceable(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    _scan(str(SAMPLES / "stack.pdf"), "--db", str(db), "-o", "-")
+    con = sqlite3.connect(db)
+    pages = con.execute("SELECT id, evidence_path FROM pages ORDER BY page_index").fetchall()
+    assert len(pages) == 4
+    for page_id, evidence in pages:
+        image = cv2.imread(str(tmp_path / evidence))
+        assert image is not None and max(image.shape[:2]) <= 1100
+        assert (tmp_path / evidence).stat().st_mode & 0o077 == 0
+        crops = con.execute("SELECT crop_path, crop_x_mm, left_end_mm, right_end_mm, mark_x_mm,"
+                            " mm FROM items WHERE page_id=?", (page_id,)).fetchall()
+        assert len(crops) == 4
+        for crop_path, crop_x, left, right, mark_x, mm in crops:
+            crop = cv2.imread(str(tmp_path / crop_path), cv2.IMREAD_GRAYSCALE)
+            assert crop.shape == (112, 928)  # the 116 x 14 mm zone at 8 px/mm
+            assert right - left == pytest.approx(100.0, abs=0.5)
+            assert crop_x < left < right
+            if mm is not None:
+                assert mark_x == pytest.approx(left + (right - left) * mm / 100, abs=0.05)
+    con.close()
+    _scan(str(SAMPLES / "photo-008.jpg"), "--db", str(tmp_path / "n.db"), "-o", "-",
+          "--no-evidence")
+    assert not (tmp_path / "n.db.evidence").exists()

@@ -120,16 +120,20 @@ def print_command(template_name: str, paper: str, copies: int, roster: Path | No
               help="Read pages again even if stored (corrections by a person are kept).")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=os.cpu_count() or 1,
               show_default="number of cores", help="Worker processes.")
+@click.option("--evidence/--no-evidence", default=True, show_default=True,
+              help="Keep an annotated image of each page and a crop of each line beside "
+                   "the store (DB.evidence/), for audit and review.")
 @click.pass_context
 def scan_command(ctx: click.Context, inputs: tuple[str, ...], output: str, fmt: str | None,
                  template_names: tuple[str, ...], db_path: Path, rescan: bool,
-                 jobs: int) -> None:
+                 jobs: int, evidence: bool) -> None:
     """Read scanned forms (PDF, TIFF, JPEG, PNG files or folders): one record per page,
     kept in the store; pages already stored are not read again."""
     fmt = guess_format(output, fmt)
     given = [load_template(name) for name in template_names]
     templates = tuple({t.id + t.version: t for t in [*load_bundled(), *given]}.values())
-    config = ScanConfig(templates=templates, fallback=given[0] if len(given) == 1 else None)
+    config = ScanConfig(templates=templates, fallback=given[0] if len(given) == 1 else None,
+                        evidence=evidence)
     paths = expand_inputs(inputs)
     if not paths:
         raise ConfigError("no input files found in " + ", ".join(inputs))
@@ -176,7 +180,8 @@ def watch_command(folder: Path, db_path: Path, template_names: tuple[str, ...],
     FOLDER/done (or FOLDER/failed when a page could not be read). Ctrl-C stops it."""
     given = [load_template(name) for name in template_names]
     templates = tuple({t.id + t.version: t for t in [*load_bundled(), *given]}.values())
-    config = ScanConfig(templates=templates, fallback=given[0] if len(given) == 1 else None)
+    config = ScanConfig(templates=templates, fallback=given[0] if len(given) == 1 else None,
+                        evidence=True)
 
     def report(path: Path, results: list[PageResult], target: str) -> None:
         statuses = ", ".join(sorted({r.status for r in results}))

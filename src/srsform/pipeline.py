@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from .errors import PageError, UnreadableError
+from .evidence import Evidence, make_evidence
 from .ingest import AUTO, PageFailure, PageImage, PageRef, list_pages, load_page
 from .layout import QR_BOX, Layout, build_layout
 from .measure import LineMeasurement, measure_line
@@ -43,6 +44,7 @@ class ScanConfig:
     templates: tuple[Template, ...]
     fallback: Template | None = None  # used, with review, when a page's QR cannot be read
     reduce: int = AUTO  # decode each page at the smallest size that still measures well
+    evidence: bool = False  # draw the annotated page and line crops (see evidence.py)
 
     def find_layout(self, code: PageCode) -> tuple[Template, Layout] | None:
         """The template and layout a page was printed with (same version preferred)."""
@@ -73,6 +75,7 @@ class PageResult:
     rule: str | None = None
     reasons: tuple[str, ...] = field(default=())
     image_sha256: str | None = None  # the decoded page image, to recognise it again
+    evidence: Evidence | None = field(default=None, repr=False, compare=False)
 
 
 def iter_page_refs(paths: Sequence[str]) -> Iterator[PageRef | PageFailure]:
@@ -134,6 +137,8 @@ def read_page(image: PageImage, config: ScanConfig) -> PageResult:
         print_scale=print_scale, items=scored.items, total=scored.total, flags=tuple(flags),
         rule=scored.rule, reasons=tuple(reasons),
         image_sha256=hashlib.sha256(gray.tobytes()).hexdigest(),
+        evidence=make_evidence(gray, registration, markers, layout.lines, measurements,
+                               scored.items) if config.evidence else None,
     )
 
 

@@ -19,7 +19,7 @@ from .errors import ConfigError
 from .pipeline import PageResult
 from .score import ItemScore
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _MIGRATIONS: dict[int, str] = {
     1: """
@@ -80,6 +80,16 @@ _MIGRATIONS: dict[int, str] = {
         BEGIN SELECT RAISE(ABORT, 'corrections are append-only'); END;
     CREATE TRIGGER corrections_no_delete BEFORE DELETE ON corrections
         BEGIN SELECT RAISE(ABORT, 'corrections are append-only'); END;
+    """,
+    2: """
+    -- Evidence: the annotated original and, per item, the line crop and where the line's
+    -- detected ends and the mark read lie (form mm, the crop's own x origin given).
+    ALTER TABLE pages ADD COLUMN evidence_path TEXT;
+    ALTER TABLE items ADD COLUMN crop_path TEXT;
+    ALTER TABLE items ADD COLUMN crop_x_mm REAL;
+    ALTER TABLE items ADD COLUMN left_end_mm REAL;
+    ALTER TABLE items ADD COLUMN right_end_mm REAL;
+    ALTER TABLE items ADD COLUMN mark_x_mm REAL;
     """,
 }
 
@@ -158,10 +168,35 @@ class Store:
 
     # --- pages -----------------------------------------------------------------------
 
+    @property
+    def evidence_dir(self) -> Path:
+        """Where evidence images live: beside the store, named after it."""
+        return self.path.with_name(self.path.name + ".evidence")
+
+    def _write_evidence(self, source_id: int, result: PageResult
+                        ) -> tuple[str | None, dict[str, tuple]]:
+        """Write a page's evidence files (owner-only); their paths relative to the store."""
+        evidence = result.evidence
+        if evidence is None:
+            return None, {}
+        folder = self.evidence_dir
+        folder.mkdir(mode=0o700, exist_ok=True)
+        stem = f"s{source_id}-p{result.page}"
+        page_path = folder / f"{stem}.jpg"
+        _write_private(page_path, evidence.page_jpeg)
+        crops = {}
+        for crop in evidence.crops:
+            crop_path = folder / f"{stem}-{crop.key}.png"
+            _write_private(crop_path, crop.png)
+            crops[crop.key] = (str(crop_path.relative_to(self.path.parent)), crop.zone_x_mm,
+                               crop.left_end_mm, crop.right_end_mm, crop.mark_x_mm)
+        return str(page_path.relative_to(self.path.parent)), crops
+
     def save_page(self, source_id: int, result: PageResult) -> PageResult:
         """Store one page's result in one transaction; returns it as stored (with the
         duplicate-serial flag when the same form serial was already read elsewhere)."""
         result = self._flag_duplicates(source_id, result)
+        evidence_path, crops = self._write_evidence(source_id, result)
         image_sha256 = result.image_sha256
         self.db.execute("BEGIN IMMEDIATE")
         try:
@@ -189,10 +224,13 @@ class Store:
             self.db.executemany("INSERT INTO page_reasons VALUES (?, ?, ?)",
                                 [(page_id, i, r) for i, r in enumerate(result.reasons)])
             self.db.executemany(
-                "INSERT INTO items (page_id, position, key, mm, score, status, confidence) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(page_id, i, it.key, it.mm, it.score, it.status, it.confidence)
-                 for i, it in enumerate(result.items)])
+                "INSERT INTO items (page_id, position, key, mm, score, status, confidence, "
+                "crop_path, crop_x_mm, left_end_mm, right_end_mm, mark_x_mm) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(page_id, i, it.key, it.mm, it.score, it.status, it.confidence,
+                  *crops.get(it.key, (None,) * 5)) for i, it in enumerate(result.items)])
+            self.db.execute("UPDATE pages SET evidence_path=? WHERE id=?",
+                            (evidence_path, page_id))
             self.db.execute("COMMIT")
         except BaseException:
             self.db.execute("ROLLBACK")
@@ -259,6 +297,12 @@ class Store:
         """Rows per table (for tests and `srsform` summaries)."""
         tables = ("sources", "pages", "items", "page_flags", "page_reasons", "corrections")
         return {t: self.db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in tables}
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
 
 
 def _number(value: float | None) -> float | int | None:

@@ -1,0 +1,107 @@
+"""Evidence of how a page was read: the original scan annotated with what was found, and
+each line's zone cut out upright at a known scale. Draws, never measures. Pure: returns
+encoded image bytes; the parent process writes them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .layout import LineGeom
+from .measure import LineMeasurement
+from .register import Registration, warp_region
+from .score import ItemScore
+
+PAGE_LONG_SIDE_PX = 1100  # the annotated page is kept about this size
+PAGE_JPEG_QUALITY = 80
+CROP_PX_PER_MM = 8.0  # line crops: 8 px per mm, so 116 mm of zone is 928 px
+STATUS_COLOURS = {  # BGR
+    "ok": (40, 160, 40), "uncertain": (0, 140, 255), "multiple": (200, 0, 200),
+    "missing": (0, 0, 230),
+}
+MARKER_COLOUR = (230, 120, 0)
+ENDS_COLOUR = (230, 120, 0)
+
+
+@dataclass(frozen=True)
+class LineCrop:
+    """One line's zone, upright: its PNG, and where the line and mark lie in it (mm)."""
+
+    key: str
+    png: bytes
+    zone_x_mm: float  # form x of the crop's left edge
+    left_end_mm: float  # detected line ends, form x
+    right_end_mm: float
+    mark_x_mm: float | None  # form x of the mark read (None when no single mark)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    page_jpeg: bytes
+    crops: tuple[LineCrop, ...]
+
+
+def make_evidence(image: np.ndarray, registration: Registration, markers: dict[int, np.ndarray],
+                  lines: Sequence[LineGeom], measurements: Sequence[LineMeasurement],
+                  items: Sequence[ItemScore]) -> Evidence:
+    """The annotated page (as scanned, in its own orientation) and one crop per line."""
+    page = _annotate(image, registration.homography, markers, lines, measurements, items)
+    ok, jpeg = cv2.imencode(".jpg", page, [cv2.IMWRITE_JPEG_QUALITY, PAGE_JPEG_QUALITY])
+    gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    crops = tuple(_crop(gray, registration.homography, geom, m)
+                  for geom, m in zip(lines, measurements, strict=True))
+    return Evidence(page_jpeg=jpeg.tobytes() if ok else b"", crops=crops)
+
+
+def _mark_x(m: LineMeasurement) -> float | None:
+    if m.mm is None:
+        return None
+    (lx, _), (rx, _) = m.left_end_mm, m.right_end_mm
+    return lx + (rx - lx) * m.mm / 100.0
+
+
+def _annotate(image: np.ndarray, homography: np.ndarray, markers: dict[int, np.ndarray],
+              lines: Sequence[LineGeom], measurements: Sequence[LineMeasurement],
+              items: Sequence[ItemScore]) -> np.ndarray:
+    scale = min(1.0, PAGE_LONG_SIDE_PX / max(image.shape[:2]))
+    small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    canvas = cv2.cvtColor(small, cv2.COLOR_GRAY2BGR) if small.ndim == 2 else small.copy()
+    thick = max(1, int(round(2 * scale * max(image.shape[:2]) / 2000)))
+
+    def to_px(points_mm: np.ndarray) -> np.ndarray:
+        pts = cv2.perspectiveTransform(points_mm.reshape(-1, 1, 2).astype(np.float64),
+                                       homography).reshape(-1, 2)
+        return np.round(pts * scale).astype(np.int32)
+
+    for quad in markers.values():
+        cv2.polylines(canvas, [np.round(quad * scale).astype(np.int32)], True, MARKER_COLOUR,
+                      thick)
+    for geom, m, item in zip(lines, measurements, items, strict=True):
+        colour = STATUS_COLOURS.get(item.status, (0, 0, 230))
+        for x, y in (m.left_end_mm, m.right_end_mm):
+            a, b = to_px(np.array([[x, y - 4.0], [x, y + 4.0]]))
+            cv2.line(canvas, tuple(map(int, a)), tuple(map(int, b)), ENDS_COLOUR, thick)
+        mark_x = _mark_x(m)
+        if mark_x is not None:
+            a, b = to_px(np.array([[mark_x, geom.y_mm - 6.0], [mark_x, geom.y_mm + 6.0]]))
+            cv2.line(canvas, tuple(map(int, a)), tuple(map(int, b)), colour, thick + 1)
+        label = (f"{item.key}: {item.mm:.1f} mm = {item.score} ({item.status})"
+                 if item.mm is not None else f"{item.key}: {item.status}")
+        anchor = to_px(np.array([[geom.x0_mm, geom.y_mm - 8.5]]))[0]
+        cv2.putText(canvas, label, tuple(map(int, anchor)), cv2.FONT_HERSHEY_SIMPLEX,
+                    0.45 * thick, colour, thick, cv2.LINE_AA)
+    return canvas
+
+
+def _crop(gray: np.ndarray, homography: np.ndarray, geom: LineGeom, m: LineMeasurement
+          ) -> LineCrop:
+    zone = geom.mark_zone()
+    upright = warp_region(gray, homography, zone, CROP_PX_PER_MM, cv2.INTER_AREA)
+    ok, png = cv2.imencode(".png", upright, [cv2.IMWRITE_PNG_COMPRESSION, 3])
+    return LineCrop(key=geom.key, png=png.tobytes() if ok else b"", zone_x_mm=zone.x_mm,
+                    left_end_mm=m.left_end_mm[0], right_end_mm=m.right_end_mm[0],
+                    mark_x_mm=_mark_x(m))
