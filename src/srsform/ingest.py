@@ -30,6 +30,9 @@ from .errors import ConfigError, DecodeError
 MAX_PIXELS = 200_000_000  # refuse larger images before decoding (decompression bombs)
 MIN_SIDE_PX = 300  # a scanned form is never smaller than this on either side
 MIN_DPI = 50  # DPI metadata below this is a placeholder, not a scan resolution
+# ...as is DPI that makes the image longer than any scanner glass (A3 is 420 mm): cameras and
+# screenshots write 72 or 96 dpi whatever the picture shows.
+MAX_PAGE_MM = 450.0
 RENDER_DPI = 300
 RENDER_TIMEOUT_S = 60
 REDUCTIONS = (1, 2, 4)
@@ -65,6 +68,8 @@ Matrix = tuple[float, float, float, float, float, float]
 ENCRYPTED = "PDF is encrypted; remove the password and scan again."
 DAMAGED_PDF = "The PDF is damaged or incomplete and cannot be opened; scan or export it again."
 NO_PAGES = "The PDF has no pages; scan or export it again."
+DAMAGED_PAGE = ("The PDF page is damaged (its content cannot be decoded), so it would show "
+                "blank or incomplete; scan or export it again.")
 DAMAGED_IMAGE = "The image file is damaged or incomplete and cannot be opened; scan it again."
 UNDECODABLE = "The page image could not be decoded; the file may be damaged, so scan it again."
 EMPTY_FILE = "The file is empty (0 bytes); scan or copy it again."
@@ -244,21 +249,23 @@ def _check_size(width: int, height: int) -> None:
                           "scan the whole page at 300 dpi.")
 
 
-def _px_per_mm_from_dpi(dpi: Sequence[float] | None) -> float | None:
+def _px_per_mm_from_dpi(dpi: Sequence[float] | None, size: tuple[int, int]) -> float | None:
+    """The scan resolution an image file states, or None where it is a placeholder."""
     try:
         values = [float(v) for v in dpi or ()]
     except (TypeError, ValueError):
         return None
     if not values or min(values) < MIN_DPI:
         return None
-    return sum(values) / len(values) / MM_PER_INCH
+    px_per_mm = sum(values) / len(values) / MM_PER_INCH
+    return None if max(size) / px_per_mm > MAX_PAGE_MM else px_per_mm
 
 
 def _load_image(ref: PageRef, reduce: int, keep_color: bool) -> PageImage:
     with _open_pil(ref.source) as header:
         _check_size(*header.size)
         is_gray = header.mode in ("1", "L")
-        px_per_mm = _px_per_mm_from_dpi(header.info.get("dpi"))
+        px_per_mm = _px_per_mm_from_dpi(header.info.get("dpi"), header.size)
         # Without a resolution, assume the page fills the image (photos: it does not quite).
         guess = px_per_mm or max(header.size) / A4_LONG_SIDE_MM * 0.8
         reduce = _resolve_reduce(reduce, guess)
@@ -283,7 +290,7 @@ def _load_tiff_page(ref: PageRef, reduce: int, keep_color: bool) -> PageImage:
         except EOFError:
             raise DecodeError(_missing_page(ref)) from None
         _check_size(*img.size)
-        px_per_mm = _px_per_mm_from_dpi(img.info.get("dpi"))
+        px_per_mm = _px_per_mm_from_dpi(img.info.get("dpi"), img.size)
         reduce = _resolve_reduce(reduce, px_per_mm or max(img.size) / A4_LONG_SIDE_MM)
         pixels = _pil_to_array(ImageOps.exif_transpose(img))  # a no-op where Pillow turned it
     return _page_image(ref, pixels, px_per_mm, reduce, keep_color, reduced=False)
@@ -358,6 +365,7 @@ def _load_pdf_page(ref: PageRef, reduce: int, keep_color: bool) -> PageImage:
         if not 1 <= ref.page <= len(pdf.pages):
             raise DecodeError(_missing_page(ref))
         page = pdf.pages[ref.page - 1]
+        _check_content(page.obj)
         placement = _single_scan(page.obj)
         if placement is not None:
             extracted = _extract_scan(ref, placement, reduce, keep_color)
@@ -365,6 +373,22 @@ def _load_pdf_page(ref: PageRef, reduce: int, keep_color: bool) -> PageImage:
                 return extracted
         box = _page_box(page.obj) or (0.0, 0.0, 612.0, 792.0)
     return _render_pdf_page(ref, reduce, keep_color, box)
+
+
+def _check_content(page: pikepdf.Object) -> None:
+    """Raise DecodeError when the page's drawing instructions cannot be decoded at all (qpdf
+    only warns about mere truncation): poppler would draw nothing, or part of the page, and the
+    damage would pass for a blank page or a spoilt form."""
+    contents = page.get("/Contents")
+    parts = [contents] if isinstance(contents, pikepdf.Stream) else (
+        list(contents) if isinstance(contents, pikepdf.Array) else [])
+    for stream in parts:
+        if not isinstance(stream, pikepdf.Stream):
+            continue
+        try:
+            stream.read_bytes()
+        except pikepdf.PdfError as err:
+            raise DecodeError(DAMAGED_PAGE) from err
 
 
 def _inherited(node: pikepdf.Object, key: str) -> pikepdf.Object | None:
@@ -517,6 +541,9 @@ def _render_pdf_page(ref: PageRef, reduce: int, keep_color: bool,
     _check_size(width, height)
     reduce = _resolve_reduce(reduce, RENDER_DPI / MM_PER_INCH)
     try:
+        # convert_from_path asks pdfinfo for the page count without a time limit; a document
+        # that hangs poppler hangs pdfinfo too, so that question is asked first, with one.
+        pdf2image.pdfinfo_from_path(ref.source, timeout=RENDER_TIMEOUT_S)
         images = pdf2image.convert_from_path(
             ref.source, dpi=RENDER_DPI // reduce, first_page=ref.page, last_page=ref.page,
             grayscale=not keep_color, use_cropbox=True, timeout=RENDER_TIMEOUT_S)

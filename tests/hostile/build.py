@@ -1,6 +1,6 @@
 """Hostile inputs for `srsform scan`, each with what a correct reading of it is.
 
-`build_corpus(folder)` writes every file (deterministic, about 3 MB, a few seconds) and returns,
+`build_corpus(folder)` writes every file (deterministic, about 4 MB, a few seconds) and returns,
 per file name, the records a correct scan gives it: how many, the statuses each may have and,
 where the reason matters, a phrase it must contain. Names start with a number, so a scan of the
 folder meets the files in the order they are listed here.
@@ -11,9 +11,9 @@ known places, then a simulated scan or phone photo (srsform.synth); the damage i
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import struct
+import tomllib
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
@@ -34,7 +34,7 @@ from srsform import synth
 from srsform.layout import MARKERS, PAPERS_MM, QR_BOX, build_layout, page_offset_mm
 from srsform.pagecode import PageCode
 from srsform.render import PageSpec, render_pdf
-from srsform.templates import Template, load_template
+from srsform.templates import Template, load_template, parse_template
 
 READ = frozenset({"ok", "review"})
 ERROR = frozenset({"error"})
@@ -43,9 +43,11 @@ UNREADABLE = frozenset({"unreadable"})
 DAMAGED = frozenset({"review", "not_a_form", "unreadable", "error"})  # anything but a clean ok
 
 DPI = 200  # scanner pages: enough to read, small enough to keep the corpus quick
+COLOR_DPI = 150  # colour pages are bigger files: scanned at the lowest resolution read well
 PAPER = "a4"
 SERIAL = "HST1LE0CRPVS"
-UNKNOWN_TEMPLATE = """\
+UNKNOWN_TEMPLATE = "wellbeing.toml"  # a clinic's own form, which a plain scan does not know
+_UNKNOWN_TOML = """\
 id = "wellbeing"
 version = "0.3"
 title = "Weekly Wellbeing Check"
@@ -89,9 +91,10 @@ def pages(*expected: Expect) -> Expect:
 
 def _scanner(color: bool = False) -> synth.ScanCondition:
     """A straight, clean flatbed scan: form mm map to pixels exactly (px = mm * dpi / 25.4)."""
-    return synth.ScanCondition(name="hostile", dpi=DPI, rotation=0, skew_deg=0.0,
-                               print_scale=1.0, offset_mm=(0.0, 0.0), blur_px=0.5, noise=0.0,
-                               jpeg_quality=None, binary=False, phone=False, color=color)
+    return synth.ScanCondition(name="hostile", dpi=COLOR_DPI if color else DPI, rotation=0,
+                               skew_deg=0.0, print_scale=1.0, offset_mm=(0.0, 0.0), blur_px=0.5,
+                               noise=0.0, jpeg_quality=None, binary=False, phone=False,
+                               color=color)
 
 
 def _phone(seed: int, rotation: int = 0) -> synth.ScanCondition:
@@ -110,24 +113,30 @@ def _filled(template: Template, condition: synth.ScanCondition, seed: int) -> np
     return synth.make_page(template, _code(template), marks, condition, seed, PAPER).image
 
 
+def _shared(image: np.ndarray) -> np.ndarray:
+    """A page several cases start from: read-only, so a case must copy it to damage it."""
+    image.setflags(write=False)
+    return image
+
+
 @cache
 def _form_gray() -> np.ndarray:
-    return _filled(load_template("srs"), _scanner(), seed=11)
+    return _shared(_filled(load_template("srs"), _scanner(), seed=11))
 
 
 @cache
 def _form_color() -> np.ndarray:
-    return _filled(load_template("ors"), _scanner(color=True), seed=12)
+    return _shared(_filled(load_template("ors"), _scanner(color=True), seed=12))
 
 
 @cache
 def _blank() -> np.ndarray:
-    return synth.make_blank_page(_scanner(), seed=3, paper=PAPER).image
+    return _shared(synth.make_blank_page(_scanner(), seed=3, paper=PAPER).image)
 
 
 @cache
 def _foreign() -> np.ndarray:
-    return synth.make_foreign_page(_scanner(), seed=5, paper=PAPER).image
+    return _shared(synth.make_foreign_page(_scanner(), seed=5, paper=PAPER).image)
 
 
 def _px(x_mm: float, y_mm: float) -> tuple[int, int]:
@@ -141,14 +150,15 @@ def _page_mm(x_mm: float, y_mm: float) -> tuple[float, float]:
     return x_mm + dx, y_mm + dy
 
 
-def _photo_jpeg(image: np.ndarray, long_side: int = 1400, quality: int = 82) -> bytes:
-    """A phone photo, made smaller than the phone would (photos need fewer pixels than that)."""
+def _save_photo(path: Path, image: np.ndarray, long_side: int = 1600) -> None:
+    """A phone photo as phones write it (72 dpi in the header, whatever the picture shows),
+    with fewer pixels than a phone takes: enough to read, and a small corpus."""
     scale = long_side / max(image.shape[:2])
     small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    return _jpeg(small, quality)
+    _rgb(small).save(path, format="JPEG", quality=82, dpi=(72, 72))
 
 
-def _jpeg(image: np.ndarray, quality: int = 85) -> bytes:
+def _jpeg(image: np.ndarray, quality: int = 75) -> bytes:
     ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
     assert ok
     return data.tobytes()
@@ -190,23 +200,27 @@ def _form_pdf() -> bytes:
     return buf.getvalue()
 
 
-def _add_scan_page(pdf: pikepdf.Pdf, image: np.ndarray, rotate: int = 0,
-                   cmyk: bool = False) -> None:
-    """Append a scanner-style page: one JPEG covering it, at DPI."""
+def _add_scan_page(pdf: pikepdf.Pdf, image: np.ndarray, rotate: int = 0, cmyk: bool = False,
+                   damage: Callable[[bytes], bytes] | None = None) -> None:
+    """Append a scanner-style page: one JPEG (`damage`d if given) covering it, at DPI (colour
+    pages at COLOR_DPI)."""
     height, width = image.shape[:2]
     if cmyk:
         buf = io.BytesIO()
-        _rgb(image).convert("CMYK").save(buf, format="JPEG", quality=85)
+        _rgb(image).convert("CMYK").save(buf, format="JPEG", quality=60)
         data, space = buf.getvalue(), pikepdf.Name.DeviceCMYK
     else:
         data = _jpeg(image)
         space = pikepdf.Name.DeviceGray if image.ndim == 2 else pikepdf.Name.DeviceRGB
+    if damage is not None:
+        data = damage(data)
     stream = pikepdf.Stream(pdf, data, Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Image,
                             Width=width, Height=height, BitsPerComponent=8, ColorSpace=space,
                             Filter=pikepdf.Name.DCTDecode)
     if cmyk:  # Adobe's inverted CMYK JPEG, as Photoshop and Pillow write it
         stream.Decode = [1, 0, 1, 0, 1, 0, 1, 0]
-    w_pt, h_pt = width * 72 / DPI, height * 72 / DPI
+    dpi = COLOR_DPI if image.ndim == 3 else DPI
+    w_pt, h_pt = width * 72 / dpi, height * 72 / dpi
     page = pdf.add_blank_page(page_size=(w_pt, h_pt))
     page.Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=stream))
     page.Contents = pdf.make_stream(f"q {w_pt:.4f} 0 0 {h_pt:.4f} 0 0 cm /Im0 Do Q".encode())
@@ -227,21 +241,25 @@ def _rc4(user: str, allow: pikepdf.Permissions | None = None) -> pikepdf.Encrypt
                               allow=allow or pikepdf.Permissions())
 
 
+def _invert_middle(data: bytes, run: int = 64) -> bytes:
+    """`data` with (up to) `run` bytes inverted around its middle."""
+    start = max(0, len(data) // 2 - run // 2)
+    return data[:start] + bytes(b ^ 0xFF for b in data[start:start + run]) + data[start + run:]
+
+
 def _flip_stream_bytes(data: bytes, run: int = 24) -> bytes:
     """Invert `run` bytes in the middle of every stream of a PDF, leaving its structure whole."""
     out = bytearray(data)
     start = 0
     while (begin := data.find(b"stream", start)) != -1:
         if data[begin - 3:begin] == b"end":
-            start = begin + 6
+            start = begin + len(b"stream")
             continue
         body = begin + len(b"stream") + (2 if data[begin + 6:begin + 8] == b"\r\n" else 1)
         end = data.find(b"endstream", body)
         if end == -1:
             break
-        middle = (body + end) // 2
-        for i in range(max(body, middle - run // 2), min(end, middle + run // 2)):
-            out[i] ^= 0xFF
+        out[body:end] = _invert_middle(data[body:end], run)
         start = end + len(b"endstream")
     return bytes(out)
 
@@ -261,15 +279,24 @@ def truncated_form_pdf(path: Path) -> Expect:
 
 
 def flipped_bytes_form_pdf(path: Path) -> Expect:
+    """Bytes inverted in the middle of every stream: the page's content cannot be decoded."""
     path.write_bytes(_flip_stream_bytes(_form_pdf()))
-    return expect(DAMAGED)
+    return expect(ERROR, "damaged")
 
 
 def flipped_bytes_scan_pdf(path: Path) -> Expect:
-    buf = io.BytesIO()
+    """A scanner PDF with bytes inverted in the middle of every stream: its page draws nothing
+    (and must not pass for a blank back)."""
     _scan_pdf(path, [_form_gray()])
-    buf.write(_flip_stream_bytes(path.read_bytes(), run=64))
-    path.write_bytes(buf.getvalue())
+    path.write_bytes(_flip_stream_bytes(path.read_bytes()))
+    return expect(ERROR, "damaged")
+
+
+def damaged_jpeg_pdf(path: Path) -> Expect:
+    """A scanner PDF whose page image has bytes inverted in the middle of its JPEG data."""
+    pdf = pikepdf.new()
+    _add_scan_page(pdf, _form_gray(), damage=_invert_middle)
+    pdf.save(path, deterministic_id=True)
     return expect(DAMAGED)
 
 
@@ -328,7 +355,7 @@ def alpha_png(path: Path) -> Expect:
     edge[band:-band, band:-band] = False
     rgba[edge] = (0, 0, 0, 0)
     rgba[~edge, 3] = 230  # the paper itself slightly see-through
-    Image.fromarray(rgba, "RGBA").save(path, dpi=(DPI, DPI))
+    Image.fromarray(rgba, "RGBA").save(path, dpi=(COLOR_DPI, COLOR_DPI))
     return expect(READ)
 
 
@@ -338,12 +365,13 @@ def deep_png(path: Path) -> Expect:
 
 
 def cmyk_jpeg(path: Path) -> Expect:
-    _rgb(_form_color()).convert("CMYK").save(path, format="JPEG", quality=85, dpi=(DPI, DPI))
+    _rgb(_form_color()).convert("CMYK").save(path, format="JPEG", quality=60,
+                                             dpi=(COLOR_DPI, COLOR_DPI))
     return expect(READ)
 
 
 def palette_png(path: Path) -> Expect:
-    _rgb(_form_color()).quantize(colors=16).save(path, dpi=(DPI, DPI))
+    _rgb(_form_color()).quantize(colors=16).save(path, dpi=(COLOR_DPI, COLOR_DPI))
     return expect(READ)
 
 
@@ -402,7 +430,7 @@ def tiny_png(path: Path) -> Expect:
 def truncated_jpeg(path: Path) -> Expect:
     data = _jpeg(_form_gray())
     path.write_bytes(data[:len(data) // 2])
-    return expect(DAMAGED)
+    return expect(ERROR, "damaged")
 
 
 def corrupt_png(path: Path) -> Expect:
@@ -440,7 +468,7 @@ def other_document_pdf(path: Path) -> Expect:
     canvas.setFont("Helvetica", 11)
     for i in range(30):
         canvas.drawString(25 * mm, (245 - 7 * i) * mm,
-                          "Please arrive ten minutes early and bring your referral letter. " * 1)
+                          "Please arrive ten minutes early and bring your referral letter.")
     canvas.rect(25 * mm, 20 * mm, 60 * mm, 15 * mm)
     canvas.showPage()
     canvas.save()
@@ -449,7 +477,7 @@ def other_document_pdf(path: Path) -> Expect:
 
 def other_form_photo(path: Path) -> Expect:
     """A phone photo of some other paper form: boxes, a table, ticked checkboxes."""
-    path.write_bytes(_photo_jpeg(synth.make_foreign_page(_phone(21), seed=22, paper=PAPER).image))
+    _save_photo(path, synth.make_foreign_page(_phone(21), seed=22, paper=PAPER).image)
     return expect(NOT_A_FORM, "another document")
 
 
@@ -477,12 +505,21 @@ def tiff_with_corrupt_page(path: Path) -> Expect:
     return pages(expect(READ), expect(ERROR, "damaged"))
 
 
-def unknown_layout(path: Path, template_file: Path) -> Expect:
-    """A form printed from a clinic's own 5-item template that this scan is not given."""
+def _unknown_toml() -> str:
     items = "".join(f'\n[[items]]\nkey = "{key}"\nlabel = "{key.title()} this week"\n'
                     f'left = "Poor"\nright = "Good"\n' for key in UNKNOWN_ITEMS)
-    template_file.write_text(UNKNOWN_TEMPLATE.format(items=items), encoding="utf-8")
-    template = load_template(template_file)
+    return _UNKNOWN_TOML.format(items=items)
+
+
+def write_unknown_template(path: Path) -> Path:
+    """The template file of the unknown-layout page, to pass with --template."""
+    path.write_text(_unknown_toml(), encoding="utf-8")
+    return path
+
+
+def unknown_layout(path: Path) -> Expect:
+    """A form printed from a clinic's own 5-item template that the scan is not given."""
+    template = parse_template(tomllib.loads(_unknown_toml()), UNKNOWN_TEMPLATE)
     Image.fromarray(_filled(template, _scanner(), seed=31)).save(path, dpi=(DPI, DPI))
     return expect(UNREADABLE, "--template")
 
@@ -518,7 +555,7 @@ def mark_torn_off(path: Path) -> Expect:
 
 
 def upside_down_photo(path: Path) -> Expect:
-    path.write_bytes(_photo_jpeg(_filled(load_template("srs"), _phone(51, 180), seed=52)))
+    _save_photo(path, _filled(load_template("srs"), _phone(51, 180), seed=52))
     return expect(READ)
 
 
@@ -540,57 +577,45 @@ CASES: tuple[tuple[str, Case], ...] = (
     ("02-truncated-form.pdf", truncated_form_pdf),
     ("03-flipped-bytes-form.pdf", flipped_bytes_form_pdf),
     ("04-flipped-bytes-scan.pdf", flipped_bytes_scan_pdf),
-    ("05-encrypted.pdf", encrypted_pdf),
-    ("06-owner-password-only.pdf", owner_password_pdf),
-    ("07-no-pages.pdf", no_pages_pdf),
-    ("08-text-named.pdf", text_named_pdf),
-    ("09-page.html", html_page),
-    ("10-scans.zip", zip_archive),
-    ("11-form.gif", gif_image),
-    ("12-form-alpha.png", alpha_png),
-    ("13-form-16bit.png", deep_png),
-    ("14-form-cmyk.jpg", cmyk_jpeg),
-    ("15-form-palette.png", palette_png),
-    ("16-form-1bit.png", bilevel_png),
-    ("17-form-g4.tif", g4_tiff),
-    ("18-form-72dpi.png", screen_dpi_png),
-    ("19-form-jpeg-named.pdf", jpeg_named_pdf),
-    ("20-bomb.png", png_bomb),
-    ("21-huge-page.pdf", huge_page_pdf),
-    ("22-tiny.png", tiny_png),
-    ("23-truncated.jpg", truncated_jpeg),
-    ("24-corrupt.png", corrupt_png),
-    ("25-blank-back.png", blank_png),
-    ("26-blank-back.pdf", blank_pdf),
-    ("27-other-document.png", other_document_png),
-    ("28-other-document.pdf", other_document_pdf),
-    ("29-other-form-photo.jpg", other_form_photo),
-    ("30-form-blank-other.pdf", mixed_pdf),
-    ("31-corrupt-page-2.tif", tiff_with_corrupt_page),
-    ("33-qr-painted-over.png", qr_painted_over),
-    ("34-mark-torn-off.png", mark_torn_off),
-    ("35-upside-down-photo.jpg", upside_down_photo),
-    ("36-rotate-90.pdf", rotate_90_pdf),
-    ("37-cmyk-scan.pdf", cmyk_scan_pdf),
+    ("05-damaged-jpeg-in-pdf.pdf", damaged_jpeg_pdf),
+    ("06-encrypted.pdf", encrypted_pdf),
+    ("07-owner-password-only.pdf", owner_password_pdf),
+    ("08-no-pages.pdf", no_pages_pdf),
+    ("09-text-named.pdf", text_named_pdf),
+    ("10-page.html", html_page),
+    ("11-scans.zip", zip_archive),
+    ("12-form.gif", gif_image),
+    ("13-form-alpha.png", alpha_png),
+    ("14-form-16bit.png", deep_png),
+    ("15-form-cmyk.jpg", cmyk_jpeg),
+    ("16-form-palette.png", palette_png),
+    ("17-form-1bit.png", bilevel_png),
+    ("18-form-g4.tif", g4_tiff),
+    ("19-form-72dpi.png", screen_dpi_png),
+    ("20-form-jpeg-named.pdf", jpeg_named_pdf),
+    ("21-bomb.png", png_bomb),
+    ("22-huge-page.pdf", huge_page_pdf),
+    ("23-tiny.png", tiny_png),
+    ("24-truncated.jpg", truncated_jpeg),
+    ("25-corrupt.png", corrupt_png),
+    ("26-blank-back.png", blank_png),
+    ("27-blank-back.pdf", blank_pdf),
+    ("28-other-document.png", other_document_png),
+    ("29-other-document.pdf", other_document_pdf),
+    ("30-other-form-photo.jpg", other_form_photo),
+    ("31-form-blank-other.pdf", mixed_pdf),
+    ("32-corrupt-page-2.tif", tiff_with_corrupt_page),
+    ("33-unknown-layout.png", unknown_layout),
+    ("34-qr-painted-over.png", qr_painted_over),
+    ("35-mark-torn-off.png", mark_torn_off),
+    ("36-upside-down-photo.jpg", upside_down_photo),
+    ("37-rotate-90.pdf", rotate_90_pdf),
+    ("38-cmyk-scan.pdf", cmyk_scan_pdf),
 )
-UNKNOWN_LAYOUT = "32-unknown-layout.png"
 
 
-def build_corpus(folder: Path, template_folder: Path | None = None) -> dict[str, Expect]:
-    """Write every hostile file into `folder`; return each file's expected reading, in scan
-    order. The unknown layout's template is written to `template_folder` (default: beside
-    `folder`), never into `folder` itself."""
+def build_corpus(folder: Path) -> dict[str, Expect]:
+    """Write every hostile file into `folder`; return each file's expected reading, in the
+    order a scan of the folder meets them."""
     folder.mkdir(parents=True, exist_ok=True)
-    template_folder = template_folder or folder.parent
-    expected = {name: case(folder / name) for name, case in CASES}
-    expected[UNKNOWN_LAYOUT] = unknown_layout(folder / UNKNOWN_LAYOUT,
-                                              template_folder / "wellbeing.toml")
-    return dict(sorted(expected.items()))
-
-
-def unknown_template_file(template_folder: Path) -> Path:
-    """Where build_corpus wrote the unknown layout's template."""
-    return template_folder / "wellbeing.toml"
-
-
-__all__ = ["Expect", "build_corpus", "unknown_template_file", "dataclasses"]
+    return {name: case(folder / name) for name, case in CASES}
