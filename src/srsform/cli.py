@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import getpass
+import json
 import logging
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 
-from . import __version__, batch
+from . import __version__, batch, review
 from .errors import ConfigError, ExitCode, SrsformError
-from .export import FORMATS, guess_format, open_writer
+from .export import (
+    FORMATS,
+    IN_FORCE_FORMATS,
+    guess_format,
+    open_private,
+    open_writer,
+    write_in_force,
+)
 from .ingest import expand_inputs
 from .layout import PAPERS_MM, build_layout
 from .pagecode import PageCode, new_serial
@@ -217,3 +227,230 @@ def exit_code_for(counts: dict[str, int]) -> ExitCode:
     if counts.get("review") or counts.get("not_a_form"):
         return ExitCode.REVIEW
     return ExitCode.OK
+
+
+# --- review, export and audit of the store -------------------------------------------------
+
+def _existing_store(db_path: Path) -> Store:
+    """Open a store that must already exist (reviewing an empty new store helps no one)."""
+    if not db_path.exists():
+        raise ConfigError(f"no store at {db_path}: scan forms into it first (srsform scan "
+                          f"... --db {db_path}) or give --db")
+    return Store(db_path)
+
+
+def _default_who() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name in this environment
+        return ""
+
+
+def _review_db(ctx: click.Context, db_path: Path | None) -> Path:
+    """--db given to the subcommand, else to `review`, else the default store."""
+    return db_path or ctx.find_object(dict).get("db") or Path("srsform.db")
+
+
+_DB_OPTION = click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path),
+                          default=None, help="The record store [default: srsform.db].")
+_WHO_OPTION = click.option("--who", default=_default_who, show_default="your login name",
+                           help="Who decides (kept in the corrections trail).")
+
+
+@main.group("review", invoke_without_command=True)
+@_DB_OPTION
+@click.option("--why", help="Reason kept with every decision of this session "
+                            "(asked once if not given).")
+@_WHO_OPTION
+@click.pass_context
+def review_command(ctx: click.Context, db_path: Path | None, why: str | None, who: str
+                   ) -> None:
+    """Walk through the items that need a person, lowest confidence first: [a]ccept the
+    reading, type a score 0-10, [m]issing, [s]kip or [q]uit. Every decision is appended to
+    the corrections trail with who, when and why."""
+    ctx.obj = {"db": db_path}
+    if ctx.invoked_subcommand is not None:
+        return
+    with _existing_store(_review_db(ctx, None)) as store:
+        queue = review.review_queue(store)
+        items = [entry for entry in queue if entry.key is not None]
+        pages_only = [entry for entry in queue if entry.key is None]
+        decided = skipped = 0
+        for number, entry in enumerate(items, start=1):
+            if not review.still_pending(store, entry):
+                continue  # settled by a decision on its page earlier in this walk
+            _show_review_item(entry, number, len(items))
+            answer = click.prompt("[a]ccept, score 0-10, [m]issing, [s]kip, [q]uit",
+                                  value_proc=_walk_answer(entry))
+            if answer == "quit":
+                break
+            if answer == "skip":
+                skipped += 1
+                continue
+            if why is None:
+                why = click.prompt("Why (kept with each decision of this session)")
+            correction = review.decide(store, entry.page, entry.key, answer, who, why)
+            decided += 1
+            click.echo(f"  #{correction.id}: {entry.key} "
+                       f"{review.format_score(correction.old_score, correction.old_status)} -> "
+                       f"{review.format_score(correction.new_score, correction.new_status)}")
+        left = sum(1 for entry in items if review.still_pending(store, entry))
+    click.echo(f"srsform: {decided} decided, {skipped} skipped, {left} item(s) still to "
+               "review" if items else "srsform: nothing to review", err=True)
+    if pages_only:
+        click.echo(f"srsform: {len(pages_only)} page(s) with no items read (see `srsform "
+                   "review list`): scan them again or key them by hand", err=True)
+
+
+def _show_review_item(entry: review.ReviewItem, number: int, count: int) -> None:
+    mm = "-" if entry.mm is None else f"{entry.mm:.1f} mm"
+    serial = f"serial {entry.page.serial}, " if entry.page.serial else ""
+    click.echo(f"\n[{number}/{count}] {entry.page.ref} ({serial}page {entry.page.status})")
+    click.echo(f"  {entry.key}: {mm}, score {review.format_score(entry.score)}, "
+               f"{entry.status}, confidence {entry.confidence:.2f}")
+    for reason in entry.reasons:
+        click.echo(f"  - {reason}")
+    for evidence in dict.fromkeys(p for p in (entry.crop_path, entry.page.evidence_path) if p):
+        click.echo(f"  evidence: {evidence}")
+
+
+def _walk_answer(entry: review.ReviewItem) -> Callable[[str], str | review.Decision]:
+    """click value_proc: 'skip', 'quit' or a Decision; a bad answer is asked again."""
+    def parse(text: str) -> str | review.Decision:
+        word = text.strip().lower()
+        if word in ("s", "skip", "q", "quit"):
+            return {"s": "skip", "q": "quit"}.get(word, word)
+        try:
+            decision = review.parse_decision(text, entry.page.rule)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc)) from None
+        if decision.kind == "accept" and entry.score is None and entry.status != "missing":
+            raise click.BadParameter(f"no score to accept ({entry.status}): type the score "
+                                     "or m")
+        return decision
+    return parse
+
+
+@review_command.command("list")
+@_DB_OPTION
+@click.pass_context
+def review_list_command(ctx: click.Context, db_path: Path | None) -> None:
+    """List what needs a person, lowest confidence first (tab-separated, on stdout)."""
+    with _existing_store(_review_db(ctx, db_path)) as store:
+        queue = review.review_queue(store)
+    click.echo("confidence\tpage\tserial\titem\tmm\tscore\tstatus\tevidence\treasons")
+    for entry in queue:
+        mm = "" if entry.mm is None else f"{entry.mm:.1f}"
+        click.echo("\t".join([f"{entry.confidence:.2f}", entry.page.ref,
+                              entry.page.serial or "", entry.key or "(no items read)", mm,
+                              "" if entry.score is None else f"{entry.score}", entry.status,
+                              entry.crop_path or entry.page.evidence_path or "",
+                              " | ".join(entry.reasons)]))
+
+
+@review_command.command("set")
+@click.argument("page_ref", metavar="SERIAL_OR_PATH:PAGE")
+@click.argument("item")
+@click.argument("value", metavar="VALUE")
+@click.option("--why", required=True, help="Why (kept with the decision).")
+@_WHO_OPTION
+@_DB_OPTION
+@click.pass_context
+def review_set_command(ctx: click.Context, page_ref: str, item: str, value: str, why: str,
+                       who: str, db_path: Path | None) -> None:
+    """Decide one item: VALUE is a score 0-10, 'missing', or 'accept' (the reading stands)."""
+    with _existing_store(_review_db(ctx, db_path)) as store:
+        page = review.find_page(store, page_ref)
+        try:
+            decision = review.parse_decision(value, page.rule)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        correction = review.decide(store, page, item, decision, who, why)
+    click.echo(f"srsform: correction #{correction.id}: {page.describe()} {item} "
+               f"{review.format_score(correction.old_score, correction.old_status)} -> "
+               f"{review.format_score(correction.new_score, correction.new_status)}", err=True)
+
+
+@review_command.command("undo")
+@click.argument("correction_id", type=int)
+@click.option("--why", required=True, help="Why the decision is undone.")
+@_WHO_OPTION
+@_DB_OPTION
+@click.pass_context
+def review_undo_command(ctx: click.Context, correction_id: int, why: str, who: str,
+                        db_path: Path | None) -> None:
+    """Undo correction CORRECTION_ID by a new entry restoring the value before it."""
+    with _existing_store(_review_db(ctx, db_path)) as store:
+        correction = review.undo(store, correction_id, who, why)
+    click.echo(f"srsform: correction #{correction.id} undoes #{correction_id}: "
+               f"{correction.item_key} back to "
+               f"{review.format_score(correction.new_score, correction.new_status)}", err=True)
+
+
+@review_command.command("trail")
+@click.argument("page_ref", metavar="[SERIAL_OR_PATH:PAGE]", required=False)
+@_DB_OPTION
+@click.pass_context
+def review_trail_command(ctx: click.Context, page_ref: str | None, db_path: Path | None
+                         ) -> None:
+    """The corrections trail (all, or one page's), oldest first, tab-separated."""
+    with _existing_store(_review_db(ctx, db_path)) as store:
+        page_id = review.find_page(store, page_ref).page_id if page_ref else None
+        names = review.page_refs(store)
+        entries = review.trail(store, page_id)
+    click.echo("id\tpage\titem\told\tnew\twho\tat\twhy")
+    for c in entries:
+        click.echo("\t".join([str(c.id), names.get(c.page_id, str(c.page_id)), c.item_key,
+                              review.format_score(c.old_score, c.old_status),
+                              review.format_score(c.new_score, c.new_status), c.who, c.at,
+                              c.why]))
+
+
+@main.command("export")
+@click.option("--format", "fmt", type=click.Choice(IN_FORCE_FORMATS),
+              help="csv (one row per page), long (one row per item) or jsonl "
+                   "(default: from the output's extension, else jsonl).")
+@click.option("-o", "--output", default="-", show_default=True,
+              help="File to write ('-' for stdout).")
+@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("srsform.db"), show_default=True, help="The record store.")
+def export_command(fmt: str | None, output: str, db_path: Path) -> None:
+    """Every stored page with the values in force (a person's corrections applied, totals
+    and flags recomputed; each item says whether it was corrected)."""
+    if fmt is None:
+        fmt = guess_format(output, None)
+        if fmt not in IN_FORCE_FORMATS:
+            raise ConfigError(f"cannot export '{output}' as {fmt}: use --format "
+                              f"{'|'.join(IN_FORCE_FORMATS)}")
+    with _existing_store(db_path) as store:
+        keys = review.item_keys(store)
+        out = sys.stdout if output == "-" else open_private(output)
+        try:
+            count = write_in_force(out, fmt, review.records_in_force(store), keys)
+        finally:
+            if out is not sys.stdout:
+                out.close()
+    click.echo(f"srsform: exported {count} page(s) from {db_path}", err=True)
+
+
+@main.command("audit")
+@click.option("--against", "keyed", type=click.Path(dir_okay=False, path_type=Path),
+              help="CSV of scores keyed by hand from the paper forms (by serial, or client + "
+                   "session; item columns by item key, and/or total).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable report on stdout.")
+@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("srsform.db"), show_default=True, help="The record store.")
+@click.pass_context
+def audit_command(ctx: click.Context, keyed: Path | None, as_json: bool, db_path: Path
+                  ) -> None:
+    """Audit the stored scores against the originals: every discrepancy with a keyed CSV
+    and agreement statistics. Exit 0 when all agree, 4 when some do not."""
+    if keyed is None:
+        raise ConfigError("give --against keyed.csv (the PDF report is not built yet)")
+    with _existing_store(db_path) as store:
+        report = review.audit_keyed(store, keyed)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=1))
+    else:
+        click.echo(review.format_audit(report))
+    ctx.exit(int(ExitCode.REVIEW if report.discrepancies else ExitCode.OK))

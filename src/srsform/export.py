@@ -11,7 +11,7 @@ import io
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -157,3 +157,78 @@ def render_records(results: Sequence[PageResult], fmt: str, item_keys: Sequence[
         for result in results:
             writer.write(result)
     return buffer.getvalue()
+
+
+# --- exports of the values in force (after a person's corrections) ------------------------
+
+IN_FORCE_FORMATS = ("csv", "long", "jsonl")
+LONG_HEADER = ("source", "page", "serial", "client", "session", "template", "item",
+               "position", "mm", "score", "status", "confidence", "corrected", "rule",
+               "page_status")
+
+
+def record_in_force(result: PageResult, corrected: Collection[str]) -> dict[str, Any]:
+    """The documented record, with `"corrected": true/false` on each item."""
+    rec = record(result)
+    for item in rec["items"]:
+        item["corrected"] = item["key"] in corrected
+    return rec
+
+
+def write_in_force(out: IO[str], fmt: str,
+                   results: Iterable[tuple[PageResult, Collection[str]]],
+                   item_keys: Sequence[str]) -> int:
+    """Write (result, corrected item keys) pairs as wide CSV (`csv`: one row per page, with a
+    `<key>_corrected` column per item), long CSV (`long`: one row per item) or JSON Lines.
+    Returns the number of pages written."""
+    if fmt not in IN_FORCE_FORMATS:
+        raise ConfigError(f"unknown export format '{fmt}': use {'|'.join(IN_FORCE_FORMATS)}")
+    keys = list(dict.fromkeys(item_keys))
+    writer = csv.writer(out) if fmt in ("csv", "long") else None
+    if fmt == "csv":
+        writer.writerow(_wide_header(keys))
+    elif fmt == "long":
+        writer.writerow(LONG_HEADER)
+    count = 0
+    for result, corrected in results:
+        rec = record_in_force(result, corrected)
+        if fmt == "jsonl":
+            out.write(json.dumps(rec, ensure_ascii=False) + "\n")
+        elif fmt == "csv":
+            writer.writerow([csv_cell(v) for v in _wide_row(rec, keys)])
+        else:
+            writer.writerows([csv_cell(v) for v in row] for row in _long_rows(rec))
+        count += 1
+    out.flush()
+    return count
+
+
+def _wide_header(keys: Sequence[str]) -> list[str]:
+    head = ["source", "page", "status", "template", "layout", "serial", "client", "session",
+            "rotation", "print_scale"]
+    for key in keys:
+        head += [f"{key}_{field}" for field in ("mm", "score", "status", "confidence",
+                                                  "corrected")]
+    return head + ["total", "flags", "rule", "reasons"]
+
+
+def _wide_row(rec: dict[str, Any], keys: Sequence[str]) -> list[Any]:
+    row = [rec[k] for k in ("source", "page", "status", "template", "layout", "serial",
+                            "client", "session", "rotation", "print_scale")]
+    by_key = {item["key"]: item for item in rec["items"]}
+    for key in keys:
+        item = by_key.get(key)
+        row += ([item["mm"], item["score"], item["status"], item["confidence"],
+                 _bool_cell(item["corrected"])] if item else [None] * 5)
+    return row + [rec["total"], ";".join(rec["flags"]), rec["rule"], " | ".join(rec["reasons"])]
+
+
+def _long_rows(rec: dict[str, Any]) -> list[list[Any]]:
+    return [[rec["source"], rec["page"], rec["serial"], rec["client"], rec["session"],
+             rec["template"], item["key"], position, item["mm"], item["score"], item["status"],
+             item["confidence"], _bool_cell(item["corrected"]), rec["rule"], rec["status"]]
+            for position, item in enumerate(rec["items"], start=1)]
+
+
+def _bool_cell(value: bool) -> str:
+    return "true" if value else "false"
