@@ -303,7 +303,8 @@ def test_a_bad_keyed_file_is_refused_clearly(db: Path, tmp_path: Path, text: str
 
 def test_audit_without_a_keyed_file_says_what_to_give(db: Path) -> None:
     result = _run("audit", "--db", str(db))
-    assert result.exit_code == ExitCode.CONFIG and "give --against keyed.csv" in result.stderr
+    assert result.exit_code == ExitCode.CONFIG
+    assert "-o audit.pdf" in result.stderr and "--against keyed.csv" in result.stderr
 
 
 # --- pure parts ----------------------------------------------------------------------------

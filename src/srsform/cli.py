@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from . import __version__, batch, review
+from .audit import select_pages, write_audit_pdf
 from .errors import ConfigError, ExitCode, SrsformError
 from .export import (
     FORMATS,
@@ -49,6 +50,11 @@ class _Command(click.Group):
         except KeyboardInterrupt:
             click.echo("srsform: interrupted", err=True)
             ctx.exit(130)
+        except BrokenPipeError:
+            # The reader of our output went away (e.g. `| head`): stop quietly.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            ctx.exit(int(ExitCode.OK))
         except Exception as exc:  # noqa: BLE001 - the one place unexpected errors are shown
             _fail(ctx, f"internal error: {exc!r} (run with -v for details; please report it)",
                   ExitCode.INTERNAL)
@@ -161,7 +167,8 @@ def scan_command(ctx: click.Context, inputs: tuple[str, ...], output: str, fmt: 
         keys = [item.key for t in templates for item in t.items]
         counts: dict[str, int] = {}
         with open_writer(output, fmt, keys) as writer:
-            for result in batch.stored_results(plans, store):
+            # The values in force: a person's corrections, where made, over the readings.
+            for result, _ in review.records_in_force(store, plans):
                 writer.write(result)
                 counts[result.status] = counts.get(result.status, 0) + 1
     if not quiet:
@@ -440,13 +447,34 @@ def export_command(fmt: str | None, output: str, db_path: Path) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable report on stdout.")
 @click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path),
               default=Path("srsform.db"), show_default=True, help="The record store.")
+@click.option("-o", "--output", "pdf_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the PDF audit report here: per form, the annotated original and "
+                   "each line at true scale with a ruler and the mark read.")
+@click.option("--only-flagged", is_flag=True, help="PDF: only pages or items not ok.")
+@click.option("--client", help="PDF: only this client code.")
+@click.option("--since", help="PDF: only pages scanned on or after this date (YYYY-MM-DD).")
 @click.pass_context
-def audit_command(ctx: click.Context, keyed: Path | None, as_json: bool, db_path: Path
-                  ) -> None:
-    """Audit the stored scores against the originals: every discrepancy with a keyed CSV
-    and agreement statistics. Exit 0 when all agree, 4 when some do not."""
-    if keyed is None:
-        raise ConfigError("give --against keyed.csv (the PDF report is not built yet)")
+def audit_command(ctx: click.Context, keyed: Path | None, as_json: bool, db_path: Path,
+                  pdf_path: Path | None, only_flagged: bool, client: str | None,
+                  since: str | None) -> None:
+    """Audit the stored scores against the originals: a PDF report to check each score
+    against the paper (-o), and/or every discrepancy with a keyed CSV and agreement
+    statistics (--against; exit 0 when all agree, 4 when some do not)."""
+    if keyed is None and pdf_path is None:
+        raise ConfigError("give -o audit.pdf for the report, and/or --against keyed.csv")
+    if pdf_path is not None:
+        with _existing_store(db_path) as store:
+            pages = select_pages(store, only_flagged=only_flagged, client=client, since=since)
+            try:
+                forms = write_audit_pdf(store, pages, pdf_path, title_note=(
+                    f"store {db_path}; {'only flagged; ' if only_flagged else ''}"
+                    f"{'client ' + client + '; ' if client else ''}"
+                    f"{'since ' + since if since else ''}"))
+            except OSError as exc:
+                raise ConfigError(f"cannot write {pdf_path}: {exc.strerror or exc}") from None
+        click.echo(f"srsform: audit report of {forms} form(s) written to {pdf_path}", err=True)
+        if keyed is None:
+            return
     with _existing_store(db_path) as store:
         report = review.audit_keyed(store, keyed)
     if as_json:

@@ -1,0 +1,82 @@
+"""The PDF audit report: a summary, then one page per form with the annotated original and
+each item's line at true scale with a ruler."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import cv2
+import pikepdf
+import pytest
+from click.testing import CliRunner
+
+from srsform.cli import main
+from srsform.synth import make_stack
+from test_store import _image_pdf
+
+PT_PER_MM = 72 / 25.4
+
+
+@pytest.fixture(scope="module")
+def twenty_form_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("audit")
+    pages = [p for p in make_stack(8, 21) if p.kind == "form" and p.image.ndim == 2
+             and p.dpi in (200, 300) and not p.condition.binary]
+    images = [cv2.resize(p.image, None, fx=200 / p.dpi, fy=200 / p.dpi,
+                         interpolation=cv2.INTER_AREA) for p in pages]
+    _image_pdf(folder / "twenty.pdf", [images[i % len(images)] for i in range(20)], dpi=200)
+    result = CliRunner().invoke(main, ["-q", "scan", str(folder / "twenty.pdf"), "--db",
+                                       str(folder / "s.db"), "-o", str(folder / "out.jsonl")])
+    assert result.exit_code in (0, 4), result.output
+    return folder / "s.db"
+
+
+def _placed_images(page: pikepdf.Page) -> list[tuple[float, float]]:
+    """(width, height) in points of every image drawn on a page."""
+    sizes, stack, ctm = [], [], None
+    for operands, operator in pikepdf.parse_content_stream(page):
+        op = str(operator)
+        if op == "q":
+            stack.append(ctm)
+        elif op == "Q":
+            ctm = stack.pop()
+        elif op == "cm":
+            ctm = [float(v) for v in operands]
+        elif op == "Do" and ctm is not None:
+            sizes.append((abs(ctm[0]), abs(ctm[3])))
+    return sizes
+
+
+def test_audit_pdf_has_a_page_per_form_with_true_scale_crops(twenty_form_store: Path,
+                                                               tmp_path: Path) -> None:
+    out = tmp_path / "audit.pdf"
+    result = CliRunner().invoke(main, ["audit", "--db", str(twenty_form_store), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    pdf = pikepdf.open(out)
+    assert len(pdf.pages) == 1 + 20
+    for page in pdf.pages[1:]:
+        sizes = _placed_images(page)
+        crops = [w for w, h in sizes if abs(h - 14 * PT_PER_MM) < 0.5]
+        assert len(crops) == 4  # one per item, each 116 mm wide: true scale
+        assert all(w == pytest.approx(116 * PT_PER_MM, abs=0.5) for w in crops)
+        assert len(sizes) == 5  # and the annotated original
+    text = subprocess.run(["pdftotext", "-f", "2", "-l", "2", str(out), "-"],
+                          capture_output=True, text=True, check=True).stdout
+    assert all(str(n) in text.split() for n in range(11))  # the 0-10 cm ruler
+    assert "relationship" in text and "mm =" in text
+    summary = subprocess.run(["pdftotext", "-f", "1", "-l", "1", str(out), "-"],
+                             capture_output=True, text=True, check=True).stdout
+    assert "Pages: 20" in summary and "Print scale" in summary
+
+
+def test_audit_pdf_filters(twenty_form_store: Path, tmp_path: Path) -> None:
+    out = tmp_path / "none.pdf"
+    result = CliRunner().invoke(main, ["audit", "--db", str(twenty_form_store), "-o", str(out),
+                                       "--client", "NOBODY"])
+    assert result.exit_code == 0
+    assert len(pikepdf.open(out).pages) == 1
+    flagged = tmp_path / "flagged.pdf"
+    CliRunner().invoke(main, ["audit", "--db", str(twenty_form_store), "-o", str(flagged),
+                              "--only-flagged"])
+    assert 1 < len(pikepdf.open(flagged).pages) <= 21
