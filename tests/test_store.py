@@ -189,7 +189,7 @@ def test_evidence_is_kept_beside_the_store_and_traceable(tmp_path: Path) -> None
     assert len(pages) == 4
     for page_id, evidence in pages:
         image = cv2.imread(str(tmp_path / evidence))
-        assert image is not None and max(image.shape[:2]) <= 1100
+        assert image is not None and max(image.shape[:2]) <= 1000
         assert (tmp_path / evidence).stat().st_mode & 0o077 == 0
         crops = con.execute("SELECT crop_path, crop_x_mm, left_end_mm, right_end_mm, mark_x_mm,"
                             " mm FROM items WHERE page_id=?", (page_id,)).fetchall()

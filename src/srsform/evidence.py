@@ -16,9 +16,10 @@ from .measure import LineMeasurement
 from .register import Registration, warp_region
 from .score import ItemScore
 
-PAGE_LONG_SIDE_PX = 1100  # the annotated page is kept about this size
+PAGE_LONG_SIDE_PX = 1000  # the annotated page is kept about this size
 PAGE_JPEG_QUALITY = 80
 CROP_PX_PER_MM = 8.0  # line crops: 8 px per mm, so 116 mm of zone is 928 px
+CROP_JPEG_QUALITY = 88
 STATUS_COLOURS = {  # BGR
     "ok": (40, 160, 40), "uncertain": (0, 140, 255), "multiple": (200, 0, 200),
     "missing": (0, 0, 230),
@@ -29,10 +30,10 @@ ENDS_COLOUR = (230, 120, 0)
 
 @dataclass(frozen=True)
 class LineCrop:
-    """One line's zone, upright: its PNG, and where the line and mark lie in it (mm)."""
+    """One line's zone, upright: its JPEG, and where the line and mark lie in it (mm)."""
 
     key: str
-    png: bytes
+    jpeg: bytes
     zone_x_mm: float  # form x of the crop's left edge
     left_end_mm: float  # detected line ends, form x
     right_end_mm: float
@@ -101,7 +102,7 @@ def _crop(gray: np.ndarray, homography: np.ndarray, geom: LineGeom, m: LineMeasu
           ) -> LineCrop:
     zone = geom.mark_zone()
     upright = warp_region(gray, homography, zone, CROP_PX_PER_MM, cv2.INTER_AREA)
-    ok, png = cv2.imencode(".png", upright, [cv2.IMWRITE_PNG_COMPRESSION, 3])
-    return LineCrop(key=geom.key, png=png.tobytes() if ok else b"", zone_x_mm=zone.x_mm,
+    ok, data = cv2.imencode(".jpg", upright, [cv2.IMWRITE_JPEG_QUALITY, CROP_JPEG_QUALITY])
+    return LineCrop(key=geom.key, jpeg=data.tobytes() if ok else b"", zone_x_mm=zone.x_mm,
                     left_end_mm=m.left_end_mm[0], right_end_mm=m.right_end_mm[0],
                     mark_x_mm=_mark_x(m))

@@ -16,7 +16,7 @@ import numpy as np
 from .layout import LINE_LENGTH_MM, LineGeom
 from .register import warp_region
 
-WORK_PX_PER_MM = 10.0
+WORK_PX_PER_MM = 8.0
 END_SEARCH_MM = 1.5  # how far a detected end stop may sit from where the marks predict it
 LINE_SEARCH_MM = 1.5  # same for the line itself, vertically
 INK_THRESHOLD = 0.14  # ink darker than this fraction of the printed line's contrast counts
@@ -334,6 +334,15 @@ def _read_marks(ink: np.ndarray, row_at: _LineFit, half_t: float, left: float, r
     return marks
 
 
+def _running_median(values: np.ndarray, window: int) -> np.ndarray:
+    """A running median: medians of blocks of half a window, interpolated between them."""
+    step = max(1, window // 2)
+    starts = np.arange(0, len(values), step)
+    medians = np.array([np.median(values[max(0, a - step // 2):a + step + step // 2])
+                        for a in starts])
+    return np.interp(np.arange(len(values)), starts + step / 2, medians)
+
+
 def _layered(seen: np.ndarray, mask: np.ndarray, r: float) -> float:
     """Share of the mark's columns that cross three strokes or more (a zig-zag scribble;
     a tick, cross, circle or check crosses at most two). Gaps shorter than
@@ -432,7 +441,7 @@ def _complexity(component: np.ndarray) -> float:
 
 def _ink_threshold(pen: np.ndarray, mask: np.ndarray) -> float:
     """INK_THRESHOLD, raised above the paper's own noise (grainy photos, speckled copies)."""
-    paper = pen[~mask]
+    paper = pen[::2, ::2][~mask[::2, ::2]]  # every fourth pixel says as much, faster
     if paper.size == 0:
         return INK_THRESHOLD
     median = float(np.median(paper))
@@ -459,8 +468,7 @@ def _hidden_ink(ink: np.ndarray, visible: np.ndarray, mask: np.ndarray, stops: n
     lo, hi = int(left + THICK_END_GAP_MM * r), int(right - THICK_END_GAP_MM * r)
     window = int(THICK_BASELINE_MM * r) | 1
     if hi - lo > window:
-        baseline = np.median(np.lib.stride_tricks.sliding_window_view(
-            np.pad(column_ink[lo:hi], window // 2, mode="edge"), window), axis=1)
+        baseline = _running_median(column_ink[lo:hi], window)
         excess = np.zeros(column_ink.shape, dtype=np.float32)
         excess[lo:hi] = column_ink[lo:hi] - baseline
         thick = excess > THICK_LINE_MM * r

@@ -20,7 +20,7 @@ from .pagecode import PageCode, parse_payload
 # Marks are searched on a reduced copy (cells ~7 px on a full A4 page), again larger when
 # some are missing (a phone photo with the page small in the frame).
 DETECT_LONG_SIDE_PX = (1000, 2200)
-QR_PX_PER_MM = (8.0, 6.0, 11.0)  # canonical resolutions tried for the QR crop
+QR_PX_PER_MM = (6.0, 8.0, 11.0)  # canonical resolutions tried for the QR crop
 QR_MARGIN_MM = 2.0
 MAX_REPROJECTION_MM = 1.0  # marks that disagree more than this are not one printed page
 FLAT_MISFIT_MM = 0.25  # three marks fitting an affine map worse than this: a perspective photo
@@ -206,7 +206,7 @@ def read_page_code(gray: np.ndarray, homography: np.ndarray, layout_qr_box: Rect
     for detector in _qr_detectors():
         for px_per_mm in QR_PX_PER_MM:
             crop = warp_region(gray, homography, box, px_per_mm, cv2.INTER_AREA)
-            for candidate in (crop, _binarise(crop), _sharpen(crop)):
+            for candidate in (_binarise(crop), crop, _sharpen(crop)):
                 try:
                     text, _, _ = detector.detectAndDecode(candidate)
                 except cv2.error:
@@ -218,8 +218,9 @@ def read_page_code(gray: np.ndarray, homography: np.ndarray, layout_qr_box: Rect
 
 
 def _qr_detectors() -> tuple[cv2.QRCodeDetector, ...]:
-    # The classic detector is fast; the ArUco-based one reads blurred photos it misses.
-    return (cv2.QRCodeDetector(), cv2.QRCodeDetectorAruco())
+    # On the upright, binarised crop the ArUco-based detector is quickest and reads the
+    # most (measured on 300 dpi office scans); the classic one catches some it misses.
+    return (cv2.QRCodeDetectorAruco(), cv2.QRCodeDetector())
 
 
 def search_page_code(gray: np.ndarray) -> PageCode | None:

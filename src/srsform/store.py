@@ -186,8 +186,8 @@ class Store:
         _write_private(page_path, evidence.page_jpeg)
         crops = {}
         for crop in evidence.crops:
-            crop_path = folder / f"{stem}-{crop.key}.png"
-            _write_private(crop_path, crop.png)
+            crop_path = folder / f"{stem}-{crop.key}.jpg"
+            _write_private(crop_path, crop.jpeg)
             crops[crop.key] = (str(crop_path.relative_to(self.path.parent)), crop.zone_x_mm,
                                crop.left_end_mm, crop.right_end_mm, crop.mark_x_mm)
         return str(page_path.relative_to(self.path.parent)), crops
