@@ -157,11 +157,19 @@ def scan_command(ctx: click.Context, inputs: tuple[str, ...], output: str, fmt: 
     with Store(db_path) as store:
         plans = batch.plan(paths, store, rescan=rescan)
         todo = sum(len(p.todo) for p in plans)
+        started, done = time.monotonic(), [0]
+
+        def rate(_: object) -> str:
+            elapsed = max(time.monotonic() - started, 1e-6)
+            return f"{done[0] / elapsed:.1f} pages/s" if done[0] else ""
+
         with click.progressbar(length=todo, label="scanning", file=sys.stderr,
-                               show_pos=True, hidden=quiet or not sys.stderr.isatty()) as bar:
+                               show_pos=True, show_eta=True, item_show_func=rate,
+                               hidden=quiet or not sys.stderr.isatty()) as bar:
             def advance(result: PageResult) -> None:
                 _log_page(result)
-                bar.update(1)
+                done[0] += 1
+                bar.update(1, result)
 
             batch.run(plans, store, config, jobs=jobs, on_page=advance)
         keys = [item.key for t in templates for item in t.items]
