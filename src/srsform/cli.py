@@ -146,10 +146,8 @@ def scan_command(ctx: click.Context, inputs: tuple[str, ...], output: str, fmt: 
     """Read scanned forms (PDF, TIFF, JPEG, PNG files or folders): one record per page,
     kept in the store; pages already stored are not read again."""
     fmt = guess_format(output, fmt)
-    given = [load_template(name) for name in template_names]
-    templates = tuple({t.id + t.version: t for t in [*load_bundled(), *given]}.values())
-    config = ScanConfig(templates=templates, fallback=given[0] if len(given) == 1 else None,
-                        evidence=evidence)
+    config = _scan_config(template_names, evidence)
+    templates = config.templates
     paths = expand_inputs(inputs)
     if not paths:
         raise ConfigError("no input files found in " + ", ".join(inputs))
@@ -203,10 +201,7 @@ def watch_command(folder: Path, db_path: Path, template_names: tuple[str, ...],
                   interval: float, settle: float, jobs: int, once: bool) -> None:
     """Hot folder: read each scan file dropped into FOLDER once, then move it to
     FOLDER/done (or FOLDER/failed when a page could not be read). Ctrl-C stops it."""
-    given = [load_template(name) for name in template_names]
-    templates = tuple({t.id + t.version: t for t in [*load_bundled(), *given]}.values())
-    config = ScanConfig(templates=templates, fallback=given[0] if len(given) == 1 else None,
-                        evidence=True)
+    config = _scan_config(template_names, evidence=True)
 
     def report(path: Path, results: list[PageResult], target: str) -> None:
         statuses = ", ".join(sorted({r.status for r in results}))
@@ -227,6 +222,15 @@ def watch_command(folder: Path, db_path: Path, template_names: tuple[str, ...],
                 watcher.run(interval)
         except KeyboardInterrupt:
             click.echo("srsform: stopped", err=True)
+
+
+def _scan_config(template_names: tuple[str, ...], evidence: bool) -> ScanConfig:
+    """The bundled templates plus those given; exactly one given is the fallback for pages
+    whose QR code cannot be read."""
+    given = [load_template(name) for name in template_names]
+    templates = tuple({t.id + t.version: t for t in [*load_bundled(), *given]}.values())
+    return ScanConfig(templates=templates, fallback=given[0] if len(given) == 1 else None,
+                      evidence=evidence)
 
 
 def _log_page(result: PageResult) -> None:

@@ -71,7 +71,6 @@ class MarkCandidate:
     fit_rms_mm: float  # scatter of the rows used to locate the crossing point
     at_stop: bool = False  # touches an end stop, which hides part of it
     inferred: bool = False  # not seen: inferred from extra ink around an end stop
-    complexity: float = 1.0  # stroke length / extent: ~1 a tick, ~2 a cross or circle
     meetings: tuple[float, ...] = ()  # where it meets the line, when in more than one place
     layered: float = 0.0  # share of its columns crossed by 3+ strokes: a scribble
 
@@ -326,7 +325,6 @@ def _read_marks(ink: np.ndarray, row_at: _LineFit, half_t: float, left: float, r
         marks.append(MarkCandidate(x_mm=x_mm, area_mm2=area, contrast=contrast,
                                    distance_mm=distance, fit_rms_mm=rms,
                                    at_stop=at_stop,
-                                   complexity=_complexity(component),
                                    meetings=_meetings(seen, component, signed, meeting_band,
                                                       left, right - left, geom, r),
                                    layered=_layered(seen, mask, r)))
@@ -425,18 +423,6 @@ def _within_ink(x_mm: float, rms: float, component: np.ndarray, row_at: _LineFit
     if lo - PLAUSIBLE_SLACK_MM * r <= col <= hi + PLAUSIBLE_SLACK_MM * r:
         return x_mm, rms
     return ((lo + hi) / 2 - left) * geom.length_mm / length_px, max(rms, IRREGULAR_RMS_MM + 0.1)
-
-
-def _complexity(component: np.ndarray) -> float:
-    """Stroke length over the mark's extent: a scribble winds far more than a tick does.
-
-    Half the outline length approximates the length of a thin stroke.
-    """
-    shape = component.astype(np.uint8)
-    contours, _ = cv2.findContours(shape, cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
-    stroke = sum(cv2.arcLength(c, True) for c in contours) / 2
-    x, y, w, h = cv2.boundingRect(shape)
-    return float(stroke / max(np.hypot(w, h), 1.0))
 
 
 def _ink_threshold(pen: np.ndarray, mask: np.ndarray) -> float:

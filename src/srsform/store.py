@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -310,11 +310,3 @@ def _number(value: float | None) -> float | int | None:
     if value is None:
         return None
     return int(value) if float(value).is_integer() else value
-
-
-def iter_sources(store: Store, shas: Iterable[tuple[str, str]]) -> Iterator[PageResult]:
-    """Stored records for (sha256, label) sources in the given order."""
-    for sha, label in shas:
-        found = store.source(sha)
-        if found is not None:
-            yield from store.records(found[0], label)
