@@ -170,11 +170,14 @@ def scan_command(ctx: click.Context, inputs: tuple[str, ...], output: str, fmt: 
                 bar.update(1, result)
 
             batch.run(plans, store, config, jobs=jobs, on_page=advance)
-        keys = [item.key for t in templates for item in t.items]
+        # The values in force: a person's corrections, where made, over the readings.
+        results = [result for result, _ in review.records_in_force(store, plans)]
+        # Item columns of the forms met, in form order (all templates' if none was read).
+        keys = [i.key for r in results for i in r.items] or [
+            item.key for t in templates for item in t.items]
         counts: dict[str, int] = {}
         with open_writer(output, fmt, keys) as writer:
-            # The values in force: a person's corrections, where made, over the readings.
-            for result, _ in review.records_in_force(store, plans):
+            for result in results:
                 writer.write(result)
                 counts[result.status] = counts.get(result.status, 0) + 1
     if not quiet:
