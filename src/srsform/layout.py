@@ -124,6 +124,7 @@ def page_offset_mm(paper: str) -> tuple[float, float]:
     return (page_w - FORM_W_MM) / 2, (page_h - FORM_H_MM) / 2
 
 
+@lru_cache(maxsize=64)
 def build_layout(template: Template) -> Layout:
     """Lay out a template's form; the same template always gives the same layout id."""
     s = MARKER_SIZE_MM
