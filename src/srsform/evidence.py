@@ -84,15 +84,18 @@ def _annotate(image: np.ndarray, homography: np.ndarray, markers: dict[int, np.n
     for geom, m, item in zip(lines, measurements, items, strict=True):
         colour = STATUS_COLOURS.get(item.status, (0, 0, 230))
         for x, y in (m.left_end_mm, m.right_end_mm):
-            a, b = to_px(np.array([[x, y - 4.0], [x, y + 4.0]]))
+            tick = geom.stop_half_height_mm + 1.0  # just longer than the printed stop
+            a, b = to_px(np.array([[x, y - tick], [x, y + tick]]))
             cv2.line(canvas, tuple(map(int, a)), tuple(map(int, b)), ENDS_COLOUR, thick)
         mark_x = _mark_x(m)
         if mark_x is not None:
-            a, b = to_px(np.array([[mark_x, geom.y_mm - 6.0], [mark_x, geom.y_mm + 6.0]]))
+            zone = geom.mark_zone()
+            a, b = to_px(np.array([[mark_x, zone.y_mm], [mark_x, zone.y_mm + zone.h_mm]]))
             cv2.line(canvas, tuple(map(int, a)), tuple(map(int, b)), colour, thick + 1)
         label = (f"{item.key}: {item.mm:.1f} mm = {item.score} ({item.status})"
                  if item.mm is not None else f"{item.key}: {item.status}")
-        anchor = to_px(np.array([[geom.x0_mm, geom.y_mm - 8.5]]))[0]
+        label_box = geom.label_box  # written just under the printed item label
+        anchor = to_px(np.array([[geom.x0_mm, label_box.y_mm + label_box.h_mm + 1.5]]))[0]
         cv2.putText(canvas, label, tuple(map(int, anchor)), cv2.FONT_HERSHEY_SIMPLEX,
                     0.45 * thick, colour, thick, cv2.LINE_AA)
     return canvas

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from .errors import NotAFormError, UnreadableError
-from .layout import ARUCO_DICT, MARKER_CELLS, MARKERS, Rect
+from .layout import ARUCO_DICT, FORM_H_MM, FORM_W_MM, MARKER_CELLS, MARKERS, Rect
 from .pagecode import PageCode, parse_payload
 
 # Marks are searched on a reduced copy (cells ~7 px on a full A4 page), again larger when
@@ -26,6 +26,7 @@ MAX_REPROJECTION_MM = 1.0  # marks that disagree more than this are not one prin
 FLAT_MISFIT_MM = 0.25  # three marks fitting an affine map worse than this: a perspective photo
 BLANK_INK_FRACTION = 0.002
 _MARKER_IDS = frozenset(m.marker_id for m in MARKERS)
+_FORM_CENTRE_MM = (FORM_W_MM / 2, FORM_H_MM / 2)  # where scale and rotation are judged
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,7 @@ def registration_from_markers(markers: dict[int, np.ndarray]) -> Registration:
     src = np.vstack([by_id[i].corners_mm() for i in sorted(markers)])
     dst = np.vstack([markers[i] for i in sorted(markers)])
     homography, rms_mm = _fit(src, dst, len(markers))
-    px_per_mm = local_px_per_mm(homography, (95.0, 130.0))
+    px_per_mm = local_px_per_mm(homography, _FORM_CENTRE_MM)
     if rms_mm > MAX_REPROJECTION_MM:
         raise UnreadableError(
             f"registration marks disagree by {rms_mm:.1f} mm: page folded, curled or damaged")
@@ -161,7 +162,7 @@ def _fit(src: np.ndarray, dst: np.ndarray, n_marks: int) -> tuple[np.ndarray, fl
 def _misfit_mm(homography: np.ndarray, src: np.ndarray, dst: np.ndarray) -> float:
     projected = cv2.perspectiveTransform(src.reshape(-1, 1, 2), homography).reshape(-1, 2)
     rms_px = float(np.sqrt(np.mean(np.sum((projected - dst) ** 2, axis=1))))
-    return rms_px / local_px_per_mm(homography, (95.0, 130.0))
+    return rms_px / local_px_per_mm(homography, _FORM_CENTRE_MM)
 
 
 def local_px_per_mm(homography: np.ndarray, at_mm: tuple[float, float]) -> float:
@@ -173,7 +174,8 @@ def local_px_per_mm(homography: np.ndarray, at_mm: tuple[float, float]) -> float
 
 
 def _rotation(homography: np.ndarray) -> int:
-    pts = np.array([[[95.0, 130.0]], [[105.0, 130.0]]], dtype=np.float64)
+    x, y = _FORM_CENTRE_MM
+    pts = np.array([[[x, y]], [[x + 10.0, y]]], dtype=np.float64)
     p = cv2.perspectiveTransform(pts, homography).reshape(2, 2)
     angle = np.degrees(np.arctan2(p[1, 1] - p[0, 1], p[1, 0] - p[0, 0]))
     return int(round(angle / 90.0)) % 4 * 90
