@@ -2,6 +2,9 @@
 
     python bench/accuracy.py --pages 120 --seed 7 [--keep DIR]
 
+With --keep DIR the stack is written there and kept; run again with the same DIR, the stack
+already there (its truth.jsonl) is scanned again without generating it anew.
+
 Prints figures per scan condition and every miss; used for the figures in bench/README.md.
 """
 
@@ -29,14 +32,15 @@ def main() -> None:
     folder = args.keep or Path(tempfile.mkdtemp(prefix="srsform-acc-"))
     folder.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    write_stack(make_stack(args.pages, args.seed), folder)
+    if not (args.keep and (folder / "truth.jsonl").exists()):
+        write_stack(make_stack(args.pages, args.seed), folder)
     made = time.perf_counter()
     config = ScanConfig(templates=tuple(load_bundled()))
     files = [p for p in expand_inputs([str(folder)]) if not p.endswith(".jsonl")]
     results = list(process_stack(iter_page_refs(files), config))
     scanned = time.perf_counter()
     report = compare(results, load_truth(folder / "truth.jsonl"), "nearest_cm_half_up")
-    print(f"generated {args.pages} pages in {made - started:.1f} s, scanned "
+    print(f"generated {args.pages} pages in {made - started:.1f} s (0: reused), scanned "
           f"{len(results)} records in {scanned - made:.1f} s")
     for name, stats in sorted(report.groups.items()):
         print(f"{name:14s} {json.dumps(stats.summary())}")

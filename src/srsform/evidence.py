@@ -16,7 +16,7 @@ from .measure import LineMeasurement
 from .register import Registration, warp_region
 from .score import ItemScore
 
-PAGE_LONG_SIDE_PX = 1000  # the annotated page is kept about this size
+PAGE_LONG_SIDE_PX = 1000  # the annotated page is kept at most this size
 PAGE_JPEG_QUALITY = 80
 CROP_PX_PER_MM = 8.0  # line crops: 8 px per mm, so 116 mm of zone is 928 px
 CROP_JPEG_QUALITY = 88
@@ -68,8 +68,11 @@ def _mark_x(m: LineMeasurement) -> float | None:
 def _annotate(image: np.ndarray, homography: np.ndarray, markers: dict[int, np.ndarray],
               lines: Sequence[LineGeom], measurements: Sequence[LineMeasurement],
               items: Sequence[ItemScore]) -> np.ndarray:
-    scale = min(1.0, PAGE_LONG_SIDE_PX / max(image.shape[:2]))
-    small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    # A whole-number reduction to at most PAGE_LONG_SIDE_PX: area averaging is quick then.
+    factor = -(-max(image.shape[:2]) // PAGE_LONG_SIDE_PX)
+    small = image if factor == 1 else cv2.resize(
+        image, (image.shape[1] // factor, image.shape[0] // factor), interpolation=cv2.INTER_AREA)
+    scale = small.shape[1] / image.shape[1]
     canvas = cv2.cvtColor(small, cv2.COLOR_GRAY2BGR) if small.ndim == 2 else small.copy()
     thick = max(1, int(round(2 * scale * max(image.shape[:2]) / 2000)))
 

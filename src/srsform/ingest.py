@@ -360,18 +360,44 @@ def _pil_to_array(img: Image.Image) -> np.ndarray:
     return cv2.cvtColor(np.asarray(img.convert("RGB")), cv2.COLOR_RGB2BGR)
 
 
+# The PDF whose pages are being read, kept open between pages of the same file: opening a
+# large stack again for every page costs more than extracting the page's scan from it.
+_open_file: list[tuple[tuple[str, int, int, int], pikepdf.Pdf]] = []
+
+
+def _pdf_for_pages(path: str) -> pikepdf.Pdf:
+    """The open PDF at `path`, reused while the same unchanged file is read page by page."""
+    try:
+        st = os.stat(path)
+    except OSError as err:
+        raise DecodeError(_os_reason(err)) from None
+    key = (os.path.abspath(path), st.st_mtime_ns, st.st_size, st.st_ino)
+    if _open_file and _open_file[0][0] == key:
+        return _open_file[0][1]
+    release_open_files()
+    pdf = _open_pdf(path)
+    _open_file.append((key, pdf))
+    return pdf
+
+
+def release_open_files() -> None:
+    """Close the PDF kept open between pages (at the end of a run)."""
+    while _open_file:
+        _open_file.pop()[1].close()
+
+
 def _load_pdf_page(ref: PageRef, reduce: int, keep_color: bool) -> PageImage:
-    with _open_pdf(ref.source) as pdf:
-        if not 1 <= ref.page <= len(pdf.pages):
-            raise DecodeError(_missing_page(ref))
-        page = pdf.pages[ref.page - 1]
-        _check_content(page.obj)
-        placement = _single_scan(page.obj)
-        if placement is not None:
-            extracted = _extract_scan(ref, placement, reduce, keep_color)
-            if extracted is not None:
-                return extracted
-        box = _page_box(page.obj) or (0.0, 0.0, 612.0, 792.0)
+    pdf = _pdf_for_pages(ref.source)
+    if not 1 <= ref.page <= len(pdf.pages):
+        raise DecodeError(_missing_page(ref))
+    page = pdf.pages[ref.page - 1]
+    _check_content(page.obj)
+    placement = _single_scan(page.obj)
+    if placement is not None:
+        extracted = _extract_scan(ref, placement, reduce, keep_color)
+        if extracted is not None:
+            return extracted
+    box = _page_box(page.obj) or (0.0, 0.0, 612.0, 792.0)
     return _render_pdf_page(ref, reduce, keep_color, box)
 
 

@@ -17,7 +17,15 @@ import numpy as np
 
 from .errors import PageError, UnreadableError
 from .evidence import Evidence, make_evidence
-from .ingest import AUTO, PageFailure, PageImage, PageRef, list_pages, load_page
+from .ingest import (
+    AUTO,
+    PageFailure,
+    PageImage,
+    PageRef,
+    list_pages,
+    load_page,
+    release_open_files,
+)
 from .layout import QR_BOX, Layout, build_layout
 from .measure import LineMeasurement, measure_line
 from .pagecode import PageCode
@@ -136,7 +144,7 @@ def read_page(image: PageImage, config: ScanConfig) -> PageResult:
         session=code.session if code else None, rotation=registration.rotation,
         print_scale=print_scale, items=scored.items, total=scored.total, flags=tuple(flags),
         rule=scored.rule, reasons=tuple(reasons),
-        image_sha256=hashlib.sha256(gray.tobytes()).hexdigest(),
+        image_sha256=hashlib.sha256(np.ascontiguousarray(gray).data).hexdigest(),
         evidence=make_evidence(gray, registration, markers, layout.lines, measurements,
                                scored.items) if config.evidence else None,
     )
@@ -177,5 +185,8 @@ def _print_scale(measurements: Iterable[LineMeasurement], homography: np.ndarray
 def process_stack(refs: Iterable[PageRef | PageFailure], config: ScanConfig
                   ) -> Iterator[PageResult]:
     """Process pages one at a time, in order (the parallel version comes with the store)."""
-    for ref in refs:
-        yield process_page(ref, config)
+    try:
+        for ref in refs:
+            yield process_page(ref, config)
+    finally:
+        release_open_files()
