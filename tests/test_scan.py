@@ -20,7 +20,7 @@ from srsform.errors import ExitCode
 from srsform.export import csv_cell, render_records
 from srsform.ingest import PageFailure, PageRef
 from srsform.measure import LineMeasurement
-from srsform.pipeline import PageResult, ScanConfig, process_page
+from srsform.pipeline import PageResult, ScanConfig, process_page, process_stack
 from srsform.score import score_mm, score_page
 from srsform.templates import load_bundled, load_template
 
@@ -119,6 +119,21 @@ def test_a_page_printed_with_an_unknown_template_is_unreadable(tmp_path: Path) -
     result = process_page(PageRef(str(sample), 1, "pdf", 4), config)
     assert result.status == "unreadable"
     assert "--template" in result.reasons[0]
+
+
+def test_reading_ahead_changes_nothing_but_speed(tmp_path: Path) -> None:
+    # Pages decoded on the read-ahead thread give the same records, in input order,
+    # failures included, as pages decoded one by one.
+    config = ScanConfig(templates=tuple(load_bundled()))
+    sample = str(SAMPLES / "scans" / "stack.pdf")
+    refs = [PageRef(sample, 2, "pdf", 4), PageFailure("bad.pdf", 1, "The file is empty."),
+            PageRef(sample, 1, "pdf", 4), PageRef(str(tmp_path / "gone.png"), 1, "image", 1),
+            PageRef(sample, 4, "pdf", 4), PageRef(sample, 3, "pdf", 4)]
+    ahead = list(process_stack(refs, config, read_ahead=True))
+    one_by_one = list(process_stack(refs, config, read_ahead=False))
+    assert ahead == one_by_one
+    assert [(r.source, r.page) for r in ahead] == [(r.source, r.page) for r in refs]
+    assert [r.status == "error" for r in ahead] == [False, True, False, True, False, False]
 
 
 # --- the command ------------------------------------------------------------------------

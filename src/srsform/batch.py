@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import cv2
 
-from .ingest import PageFailure, PageRef, list_pages, release_open_files
-from .pipeline import PageResult, ScanConfig, process_page
+from .ingest import PageFailure, PageRef, list_pages
+from .pipeline import PageResult, ScanConfig, process_page, process_stack
 from .store import Store, file_sha256
 
 
@@ -71,11 +71,7 @@ def run(plans: Sequence[SourcePlan], store: Store, config: ScanConfig, jobs: int
 def _results(refs: list[PageRef | PageFailure], config: ScanConfig, jobs: int
              ) -> Iterator[PageResult]:
     if jobs <= 1 or len(refs) <= 1:
-        try:
-            for ref in refs:
-                yield process_page(ref, config)
-        finally:
-            release_open_files()
+        yield from process_stack(refs, config)
         return
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context,

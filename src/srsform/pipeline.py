@@ -9,8 +9,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import traceback
-from collections.abc import Iterable, Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import cv2
 import numpy as np
@@ -40,6 +43,8 @@ from .score import ItemScore, score_page
 from .templates import Template
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 PRINT_SCALE_TOLERANCE = 0.03  # flag pages printed or copied more than 3% off true size
 PAGE_STATUSES = ("ok", "review", "not_a_form", "unreadable", "error")
@@ -94,19 +99,34 @@ def iter_page_refs(paths: Sequence[str]) -> Iterator[PageRef | PageFailure]:
 
 def process_page(ref: PageRef | PageFailure, config: ScanConfig) -> PageResult:
     """Read one page; never raises: failures become a record with a status and reason."""
+    return finish_page(load_stage(ref, config), config)
+
+
+def load_stage(ref: PageRef | PageFailure, config: ScanConfig) -> PageImage | PageResult:
+    """Decode one page: its image, or (never raising) the record of why it cannot be read."""
     if isinstance(ref, PageFailure):
         return PageResult(ref.source, ref.page, "error", reasons=(ref.reason,))
+    return _guarded(ref.source, ref.page, lambda: load_page(ref, reduce=config.reduce))
+
+
+def finish_page(loaded: PageImage | PageResult, config: ScanConfig) -> PageResult:
+    """Read a decoded page (or pass on a failed one's record); never raises."""
+    if isinstance(loaded, PageResult):
+        return loaded
+    return _guarded(loaded.source, loaded.page, lambda: read_page(loaded, config))
+
+
+def _guarded(source: str, page: int, step: Callable[[], T]) -> T | PageResult:
+    """The per-page error boundary: one page never sinks a stack."""
     try:
-        image = load_page(ref, reduce=config.reduce)
-        return read_page(image, config)
+        return step()
     except PageError as exc:
-        return PageResult(ref.source, ref.page, exc.status, reasons=(str(exc),))
+        return PageResult(source, page, exc.status, reasons=(str(exc),))
     except MemoryError:
-        return PageResult(ref.source, ref.page, "error", reasons=("out of memory on this page",))
-    except Exception as exc:  # noqa: BLE001 - the per-page boundary: one page never sinks a stack
-        log.debug("unexpected error on %s page %d:\n%s", ref.source, ref.page,
-                  traceback.format_exc())
-        return PageResult(ref.source, ref.page, "error",
+        return PageResult(source, page, "error", reasons=("out of memory on this page",))
+    except Exception as exc:  # noqa: BLE001 - the per-page boundary
+        log.debug("unexpected error on %s page %d:\n%s", source, page, traceback.format_exc())
+        return PageResult(source, page, "error",
                           reasons=(f"internal error ({type(exc).__name__}); run with -vv "
                                    "for details and please report it",))
 
@@ -182,11 +202,25 @@ def _print_scale(measurements: Iterable[LineMeasurement], homography: np.ndarray
     return round(float(np.median(lengths)), 4) if lengths else None
 
 
-def process_stack(refs: Iterable[PageRef | PageFailure], config: ScanConfig
-                  ) -> Iterator[PageResult]:
-    """Process pages one at a time, in order (the parallel version comes with the store)."""
+def process_stack(refs: Iterable[PageRef | PageFailure], config: ScanConfig,
+                  read_ahead: bool = True) -> Iterator[PageResult]:
+    """Process pages one at a time, in input order, in this process.
+
+    With `read_ahead`, a second thread decodes the next page while this one is measured
+    (decoding releases the GIL), so that at most two decoded pages are held at once.
+    """
     try:
-        for ref in refs:
-            yield process_page(ref, config)
+        if not read_ahead:
+            for ref in refs:
+                yield process_page(ref, config)
+            return
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="srsform-decode") as pool:
+            pending: deque[Future[PageImage | PageResult]] = deque()
+            for ref in refs:
+                pending.append(pool.submit(load_stage, ref, config))
+                if len(pending) > 1:
+                    yield finish_page(pending.popleft().result(), config)
+            while pending:
+                yield finish_page(pending.popleft().result(), config)
     finally:
         release_open_files()
