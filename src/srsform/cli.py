@@ -14,7 +14,6 @@ from pathlib import Path
 import click
 
 from . import __version__, batch, review
-from .audit import select_pages, write_audit_pdf
 from .errors import ConfigError, ExitCode, SrsformError
 from .export import (
     FORMATS,
@@ -28,7 +27,6 @@ from .ingest import expand_inputs
 from .layout import PAPERS_MM, build_layout
 from .pagecode import PageCode, new_serial
 from .pipeline import PageResult, ScanConfig
-from .render import PageSpec, render_pdf
 from .roster import read_roster
 from .store import Store
 from .templates import load_bundled, load_template
@@ -101,6 +99,8 @@ def templates_command() -> None:
 def print_command(template_name: str, paper: str, copies: int, roster: Path | None,
                   output: Path) -> None:
     """Print blank or personalised forms to a PDF."""
+    from .render import PageSpec, render_pdf  # reportlab: loaded only to print
+
     template = load_template(template_name)
     layout = build_layout(template)
 
@@ -478,6 +478,8 @@ def audit_command(ctx: click.Context, keyed: Path | None, as_json: bool, db_path
     if keyed is None and pdf_path is None:
         raise ConfigError("give -o audit.pdf for the report, and/or --against keyed.csv")
     if pdf_path is not None:
+        from .audit import select_pages, write_audit_pdf  # reportlab: loaded only for the PDF
+
         with _existing_store(db_path) as store:
             pages = select_pages(store, only_flagged=only_flagged, client=client, since=since)
             try:

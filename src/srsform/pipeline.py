@@ -102,18 +102,37 @@ def process_page(ref: PageRef | PageFailure, config: ScanConfig) -> PageResult:
     return finish_page(load_stage(ref, config), config)
 
 
-def load_stage(ref: PageRef | PageFailure, config: ScanConfig) -> PageImage | PageResult:
+@dataclass(frozen=True)
+class LoadedPage:
+    """A decoded page and the hash of its pixels (taken where it was decoded)."""
+
+    image: PageImage
+    sha256: str
+
+
+def load_stage(ref: PageRef | PageFailure, config: ScanConfig) -> LoadedPage | PageResult:
     """Decode one page: its image, or (never raising) the record of why it cannot be read."""
     if isinstance(ref, PageFailure):
         return PageResult(ref.source, ref.page, "error", reasons=(ref.reason,))
-    return _guarded(ref.source, ref.page, lambda: load_page(ref, reduce=config.reduce))
+
+    def load() -> LoadedPage:
+        image = load_page(ref, reduce=config.reduce)
+        return LoadedPage(image, image_sha256(image.gray))
+
+    return _guarded(ref.source, ref.page, load)
 
 
-def finish_page(loaded: PageImage | PageResult, config: ScanConfig) -> PageResult:
+def finish_page(loaded: LoadedPage | PageResult, config: ScanConfig) -> PageResult:
     """Read a decoded page (or pass on a failed one's record); never raises."""
     if isinstance(loaded, PageResult):
         return loaded
-    return _guarded(loaded.source, loaded.page, lambda: read_page(loaded, config))
+    return _guarded(loaded.image.source, loaded.image.page,
+                    lambda: read_page(loaded.image, config, loaded.sha256))
+
+
+def image_sha256(gray: np.ndarray) -> str:
+    """The hash that recognises a page image scanned again (its decoded pixels)."""
+    return hashlib.sha256(np.ascontiguousarray(gray).data).hexdigest()
 
 
 def _guarded(source: str, page: int, step: Callable[[], T]) -> T | PageResult:
@@ -131,7 +150,7 @@ def _guarded(source: str, page: int, step: Callable[[], T]) -> T | PageResult:
                                    "for details and please report it",))
 
 
-def read_page(image: PageImage, config: ScanConfig) -> PageResult:
+def read_page(image: PageImage, config: ScanConfig, sha256: str | None = None) -> PageResult:
     """register -> identify -> measure -> score one decoded page."""
     gray = image.gray
     markers = find_markers(gray)
@@ -164,7 +183,7 @@ def read_page(image: PageImage, config: ScanConfig) -> PageResult:
         session=code.session if code else None, rotation=registration.rotation,
         print_scale=print_scale, items=scored.items, total=scored.total, flags=tuple(flags),
         rule=scored.rule, reasons=tuple(reasons),
-        image_sha256=hashlib.sha256(np.ascontiguousarray(gray).data).hexdigest(),
+        image_sha256=sha256 or image_sha256(gray),
         evidence=make_evidence(gray, registration, markers, layout.lines, measurements,
                                scored.items) if config.evidence else None,
     )
@@ -215,7 +234,7 @@ def process_stack(refs: Iterable[PageRef | PageFailure], config: ScanConfig,
                 yield process_page(ref, config)
             return
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="srsform-decode") as pool:
-            pending: deque[Future[PageImage | PageResult]] = deque()
+            pending: deque[Future[LoadedPage | PageResult]] = deque()
             for ref in refs:
                 pending.append(pool.submit(load_stage, ref, config))
                 if len(pending) > 1:
