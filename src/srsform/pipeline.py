@@ -1,4 +1,5 @@
-"""process_page: the per-page error boundary; process_stack: pages in input order.
+"""process_page: one page (ingest -> register -> measure -> score) behind the per-page
+error boundary; process_stack: pages in input order, the next one read ahead.
 
 Workers are pure: a PageRef in, a PageResult out. Every input page yields exactly one
 PageResult, whatever happens to it.
@@ -33,6 +34,7 @@ from .layout import QR_BOX, Layout, build_layout
 from .measure import LineMeasurement, measure_line
 from .pagecode import PageCode
 from .register import (
+    Registration,
     describe_non_form,
     find_markers,
     read_page_code,
@@ -103,31 +105,32 @@ def process_page(ref: PageRef | PageFailure, config: ScanConfig) -> PageResult:
 
 
 @dataclass(frozen=True)
-class LoadedPage:
-    """A decoded page and the hash of its pixels (taken where it was decoded)."""
+class RegisteredPage:
+    """A decoded page placed on its form: where its marks are, how the form sits in the
+    image, its page code (None if unreadable), and the hash of its pixels."""
 
     image: PageImage
     sha256: str
+    markers: dict[int, np.ndarray]
+    registration: Registration
+    code: PageCode | None
 
 
-def load_stage(ref: PageRef | PageFailure, config: ScanConfig) -> LoadedPage | PageResult:
-    """Decode one page: its image, or (never raising) the record of why it cannot be read."""
+def load_stage(ref: PageRef | PageFailure, config: ScanConfig) -> RegisteredPage | PageResult:
+    """ingest -> register one page; never raises: a page that cannot be decoded or placed
+    yields its record (error, not_a_form, unreadable) instead."""
     if isinstance(ref, PageFailure):
         return PageResult(ref.source, ref.page, "error", reasons=(ref.reason,))
-
-    def load() -> LoadedPage:
-        image = load_page(ref, reduce=config.reduce)
-        return LoadedPage(image, image_sha256(image.gray))
-
-    return _guarded(ref.source, ref.page, load)
+    return _guarded(ref.source, ref.page,
+                    lambda: register_page(load_page(ref, reduce=config.reduce)))
 
 
-def finish_page(loaded: LoadedPage | PageResult, config: ScanConfig) -> PageResult:
-    """Read a decoded page (or pass on a failed one's record); never raises."""
+def finish_page(loaded: RegisteredPage | PageResult, config: ScanConfig) -> PageResult:
+    """measure -> score a registered page (or pass on a failed one's record); never raises."""
     if isinstance(loaded, PageResult):
         return loaded
     return _guarded(loaded.image.source, loaded.image.page,
-                    lambda: read_page(loaded.image, config, loaded.sha256))
+                    lambda: measure_page(loaded, config))
 
 
 def image_sha256(gray: np.ndarray) -> str:
@@ -150,8 +153,16 @@ def _guarded(source: str, page: int, step: Callable[[], T]) -> T | PageResult:
                                    "for details and please report it",))
 
 
-def read_page(image: PageImage, config: ScanConfig, sha256: str | None = None) -> PageResult:
-    """register -> identify -> measure -> score one decoded page."""
+def read_page(image: PageImage, config: ScanConfig) -> PageResult:
+    """register -> identify -> measure -> score one decoded page (raises PageError)."""
+    return measure_page(register_page(image), config)
+
+
+def register_page(image: PageImage) -> RegisteredPage:
+    """Find the page's registration marks, place the form and read its page code.
+
+    Raises NotAFormError (no marks, no code) or UnreadableError (ours, but not placeable).
+    """
     gray = image.gray
     markers = find_markers(gray)
     if not markers:
@@ -161,8 +172,15 @@ def read_page(image: PageImage, config: ScanConfig, sha256: str | None = None) -
         raise UnreadableError("srsform page code found but no registration marks: "
                               "page damaged, cropped or badly photographed")
     registration = registration_from_markers(markers)
-    reasons = list(registration.reasons)
     code = read_page_code(gray, registration.homography, QR_BOX)
+    return RegisteredPage(image, image_sha256(gray), markers, registration, code)
+
+
+def measure_page(page: RegisteredPage, config: ScanConfig) -> PageResult:
+    """identify -> measure -> score a registered page (raises PageError)."""
+    image, registration, code = page.image, page.registration, page.code
+    gray = image.gray
+    reasons = list(registration.reasons)
     template, layout = _identify(code, config, reasons)
     measurements = [measure_line(gray, registration.homography, geom, registration.px_per_mm)
                     for geom in layout.lines]
@@ -182,9 +200,8 @@ def read_page(image: PageImage, config: ScanConfig, sha256: str | None = None) -
         serial=code.serial if code else None, client=code.client if code else None,
         session=code.session if code else None, rotation=registration.rotation,
         print_scale=print_scale, items=scored.items, total=scored.total, flags=tuple(flags),
-        rule=scored.rule, reasons=tuple(reasons),
-        image_sha256=sha256 or image_sha256(gray),
-        evidence=make_evidence(gray, registration, markers, layout.lines, measurements,
+        rule=scored.rule, reasons=tuple(reasons), image_sha256=page.sha256,
+        evidence=make_evidence(gray, registration, page.markers, layout.lines, measurements,
                                scored.items) if config.evidence else None,
     )
 
@@ -225,8 +242,8 @@ def process_stack(refs: Iterable[PageRef | PageFailure], config: ScanConfig,
                   read_ahead: bool = True) -> Iterator[PageResult]:
     """Process pages one at a time, in input order, in this process.
 
-    With `read_ahead`, a second thread decodes the next page while this one is measured
-    (decoding releases the GIL), so that at most two decoded pages are held at once.
+    With `read_ahead`, a second thread decodes and registers the next page while this one is
+    measured (OpenCV releases the GIL), so that at most two decoded pages are held at once.
     """
     try:
         if not read_ahead:
@@ -234,7 +251,7 @@ def process_stack(refs: Iterable[PageRef | PageFailure], config: ScanConfig,
                 yield process_page(ref, config)
             return
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="srsform-decode") as pool:
-            pending: deque[Future[LoadedPage | PageResult]] = deque()
+            pending: deque[Future[RegisteredPage | PageResult]] = deque()
             for ref in refs:
                 pending.append(pool.submit(load_stage, ref, config))
                 if len(pending) > 1:
