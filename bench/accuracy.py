@@ -32,7 +32,8 @@ def main() -> None:
     folder = args.keep or Path(tempfile.mkdtemp(prefix="srsform-acc-"))
     folder.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    if not (args.keep and (folder / "truth.jsonl").exists()):
+    reuse = bool(args.keep and (folder / "truth.jsonl").exists())
+    if not reuse:
         write_stack(make_stack(args.pages, args.seed), folder)
     made = time.perf_counter()
     config = ScanConfig(templates=tuple(load_bundled()))
@@ -40,8 +41,9 @@ def main() -> None:
     results = list(process_stack(iter_page_refs(files), config))
     scanned = time.perf_counter()
     report = compare(results, load_truth(folder / "truth.jsonl"), "nearest_cm_half_up")
-    print(f"generated {args.pages} pages in {made - started:.1f} s (0: reused), scanned "
-          f"{len(results)} records in {scanned - made:.1f} s")
+    stack = (f"reused the stack in {folder}" if reuse
+             else f"generated {args.pages} pages in {made - started:.1f} s")
+    print(f"{stack}, scanned {len(results)} records in {scanned - made:.1f} s")
     for name, stats in sorted(report.groups.items()):
         print(f"{name:14s} {json.dumps(stats.summary())}")
     print(f"{'ALL':14s} {json.dumps(report.overall().summary())}")
