@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .layout import LINE_LENGTH_MM, LineGeom
+from .layout import LINE_LENGTH_MM, LineGeom, Rect
 from .register import warp_region
 
 WORK_PX_PER_MM = 8.0
@@ -51,6 +51,10 @@ PLAUSIBLE_BAND_MM = 1.5  # a mark's reading must fall within its ink this close 
 PLAUSIBLE_SLACK_MM = 0.5  # ...give or take this much
 IRREGULAR_RMS_MM = 1.2  # scatter beyond this: a smudge or scribble, not a clear mark
 SOLID_MARK_AREA_MM2 = 0.8  # a second mark at least this large makes an item "multiple"
+STREAK_CHECK_MM = 5.0  # a thin dark line going on this far above and below the mark zone...
+STREAK_HALF_WIDTH_MM = 2.0  # ...within this of the mark, in most rows (STREAK_ROW_SHARE)...
+STREAK_ROW_SHARE = 0.8
+STREAK_CONTRAST = 0.25  # ...at least this dark (vs the print): a scanner streak or a fold
 # The reading's standard error, calibrated on generated stacks (bench/accuracy.py): a
 # floor, a share of the scan's pixel size, a share of the mark's own scatter, and a
 # penalty when the line's ends had to be predicted.
@@ -73,6 +77,7 @@ class MarkCandidate:
     inferred: bool = False  # not seen: inferred from extra ink around an end stop
     meetings: tuple[float, ...] = ()  # where it meets the line, when in more than one place
     layered: float = 0.0  # share of its columns crossed by 3+ strokes: a scribble
+    spans_zone: bool = False  # runs from edge to edge of the mark zone: no pen tick does
 
 
 @dataclass(frozen=True)
@@ -140,6 +145,12 @@ def measure_line(gray: np.ndarray, homography: np.ndarray, geom: LineGeom,
         marks += _marked_stop(ink, stops, signed, half_t, left, right, geom, r)
     status, chosen, more = _judge(marks)
     reasons += more
+    if status == "ok" and chosen is not None:
+        x_col = left + chosen.x_mm / geom.length_mm * (right - left)
+        if _streak_through(gray, homography, zone, zone.x_mm + (x_col + 0.5) / r,
+                           contrast, r):
+            status = "uncertain"
+            reasons.append(STREAK_REASON)
     sigma = _sigma(chosen, ends_found, image_px_per_mm)
     confidence = _confidence(status, chosen, ends_found, sigma)
     raw = chosen.x_mm if chosen is not None else None
@@ -372,7 +383,9 @@ def _read_marks(ink: np.ndarray, row_at: _LineFit, signed: np.ndarray, half_t: f
                                    meetings=_meetings(seen, component, signed[box], origin,
                                                       meeting_band, left, right - left,
                                                       geom, r),
-                                   layered=_layered(seen, mask[box], r)))
+                                   layered=_layered(seen, mask[box], r),
+                                   spans_zone=(top <= 1 and bottom >= height - 1)
+                                   or (left_col <= 1 and right_col >= width - 1)))
     marks.sort(key=lambda m: -m.area_mm2)
     return marks, stops
 
@@ -735,6 +748,28 @@ def _marked_stop(ink: np.ndarray, stops: np.ndarray, signed: np.ndarray, half_t:
                           fit_rms_mm=1.0, at_stop=True, inferred=True)]
 
 
+STREAK_REASON = ("a straight line runs through the mark zone and beyond it: a scanner streak, "
+                 "a fold or a ruled line rather than a pen mark?")
+
+
+def _streak_through(gray: np.ndarray, homography: np.ndarray, zone: Rect, x_mm: float,
+                    contrast: float, r: float) -> bool:
+    """Whether a thin dark line goes on straight above and below the mark zone at form x
+    `x_mm`: a scanner streak or a fold crossing the page, which a pen tick never does."""
+    for y_mm in (zone.y_mm - STREAK_CHECK_MM, zone.y_mm + zone.h_mm):
+        strip = warp_region(gray, homography,
+                            Rect(x_mm - STREAK_HALF_WIDTH_MM, y_mm, 2 * STREAK_HALF_WIDTH_MM,
+                                 STREAK_CHECK_MM), r).astype(np.float32)
+        darkness = np.maximum(float(np.percentile(strip, 90)) - strip, 0.0)
+        # One column dark in most rows; its ink is summed over three pixels, over which a
+        # thin streak crossing the page at a slight angle spreads.
+        columns = darkness[:, :-2] + darkness[:, 1:-1] + darkness[:, 2:]
+        dark = columns > STREAK_CONTRAST * contrast
+        if dark.size == 0 or float(dark.mean(axis=0).max()) < STREAK_ROW_SHARE:
+            return False
+    return True
+
+
 def _judge(marks: list[MarkCandidate]) -> tuple[str, MarkCandidate | None, list[str]]:
     real = [m for m in marks if m.area_mm2 >= MIN_MARK_AREA_MM2]
     if not real:
@@ -767,6 +802,8 @@ def _judge(marks: list[MarkCandidate]) -> tuple[str, MarkCandidate | None, list[
         reasons.append("small extra ink near the line")
     if first.fit_rms_mm > IRREGULAR_RMS_MM:
         reasons.append("mark shape is irregular (smudge or scribble?)")
+    if first.spans_zone:
+        reasons.append(STREAK_REASON)
     return ("uncertain" if reasons else "ok"), first, reasons
 
 
