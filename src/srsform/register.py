@@ -8,7 +8,7 @@ had in the image, and the page code read from the QR symbol.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 
 import cv2
 import numpy as np
@@ -23,6 +23,7 @@ DETECT_LONG_SIDE_PX = (1000, 2200)
 QUICK_WINDOW_PX = 15  # adaptive threshold window of the quick first try, on the reduced copy
 QR_PX_PER_MM = (6.0, 8.0, 11.0)  # canonical resolutions tried for the QR crop
 QR_MARGIN_MM = 2.0
+STREAK_MAX_MM = 0.35  # thin lines across the QR code up to about this wide are filled in
 MAX_REPROJECTION_MM = 1.0  # marks that disagree more than this are not one printed page
 FLAT_MISFIT_MM = 0.25  # three marks fitting an affine map worse than this: a perspective photo
 BLANK_INK_FRACTION = 0.002
@@ -225,15 +226,32 @@ def read_page_code(gray: np.ndarray, homography: np.ndarray, layout_qr_box: Rect
     for detector in _qr_detectors():
         for px_per_mm in QR_PX_PER_MM:
             crop = warp_region(gray, homography, box, px_per_mm, cv2.INTER_AREA)
-            for candidate in (_binarise(crop), crop, _sharpen(crop)):
+            destreak = partial(_destreak, px_per_mm=px_per_mm)
+            for prepare in (_binarise, _unchanged, _sharpen, destreak):
                 try:
-                    text, _, _ = detector.detectAndDecode(candidate)
+                    text, _, _ = detector.detectAndDecode(prepare(crop))
                 except cv2.error:
                     continue
                 code = parse_payload(text) if text else None
                 if code is not None:
                     return code
     return None
+
+
+def _unchanged(crop: np.ndarray) -> np.ndarray:
+    return crop
+
+
+def _destreak(crop: np.ndarray, px_per_mm: float) -> np.ndarray:
+    """Thin straight lines across the code (a scanner streak, a fold) filled in, then Otsu:
+    a closing along each axis removes dark lines up to STREAK_MAX_MM wide,
+    while the code's modules (about 0.9 mm) stay."""
+    width = max(3, int(round(px_per_mm * STREAK_MAX_MM)) | 1)
+    cleaned = crop
+    for shape in ((width, 1), (1, width)):
+        kernel = cv2.getStructuringElement(cv2.MORPH_RECT, shape)
+        cleaned = cv2.morphologyEx(cleaned, cv2.MORPH_CLOSE, kernel)
+    return _binarise(cleaned)
 
 
 def _qr_detectors() -> tuple[cv2.QRCodeDetector, ...]:
