@@ -23,6 +23,7 @@ DETECT_LONG_SIDE_PX = (1000, 2200)
 QUICK_WINDOW_PX = 15  # adaptive threshold window of the quick first try, on the reduced copy
 QR_PX_PER_MM = (6.0, 8.0, 11.0)  # canonical resolutions tried for the QR crop
 QR_MARGIN_MM = 2.0
+QR_ADAPTIVE_MM = 2.5  # neighbourhood of the adaptive threshold tried on hard QR codes
 STREAK_MAX_MM = 0.35  # thin lines across the QR code up to about this wide are filled in
 MAX_REPROJECTION_MM = 1.0  # marks that disagree more than this are not one printed page
 FLAT_MISFIT_MM = 0.25  # three marks fitting an affine map worse than this: a perspective photo
@@ -227,7 +228,8 @@ def read_page_code(gray: np.ndarray, homography: np.ndarray, layout_qr_box: Rect
         for px_per_mm in QR_PX_PER_MM:
             crop = warp_region(gray, homography, box, px_per_mm, cv2.INTER_AREA)
             destreak = partial(_destreak, px_per_mm=px_per_mm)
-            for prepare in (_binarise, _unchanged, _sharpen, destreak):
+            adaptive = partial(_adaptive, px_per_mm=px_per_mm)
+            for prepare in (_binarise, _unchanged, _sharpen, destreak, adaptive):
                 try:
                     text, _, _ = detector.detectAndDecode(prepare(crop))
                 except cv2.error:
@@ -240,6 +242,14 @@ def read_page_code(gray: np.ndarray, homography: np.ndarray, layout_qr_box: Rect
 
 def _unchanged(crop: np.ndarray) -> np.ndarray:
     return crop
+
+
+def _adaptive(crop: np.ndarray, px_per_mm: float) -> np.ndarray:
+    """Thresholded against the neighbourhood (QR_ADAPTIVE_MM): keeps the modules of a blurred,
+    unevenly lit code from a small phone photo apart where one global threshold merges them."""
+    block = int(px_per_mm * QR_ADAPTIVE_MM) | 1
+    return cv2.adaptiveThreshold(crop, 255, cv2.ADAPTIVE_THRESH_GAUSSIAN_C, cv2.THRESH_BINARY,
+                                 block, 2)
 
 
 def _destreak(crop: np.ndarray, px_per_mm: float) -> np.ndarray:
