@@ -798,7 +798,8 @@ def _judge(marks: list[MarkCandidate]) -> tuple[str, MarkCandidate | None, list[
         reasons.append(f"faint mark (contrast {first.contrast:.2f} of the print)")
     if first.distance_mm > NEAR_LINE_MM:
         reasons.append(f"mark is {first.distance_mm:.1f} mm from the line")
-    if len(real) > 1:
+    # (Specks further from the line are no answer, and no part of one: toner, dust.)
+    if any(m.distance_mm <= NEAR_LINE_MM for m in real[1:]):
         reasons.append("small extra ink near the line")
     if first.fit_rms_mm > IRREGULAR_RMS_MM:
         reasons.append("mark shape is irregular (smudge or scribble?)")
