@@ -7,6 +7,7 @@ extracted as stored; any other PDF page is rendered by poppler, one page per cal
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import warnings
 from collections.abc import Sequence
@@ -71,6 +72,9 @@ NO_PAGES = "The PDF has no pages; scan or export it again."
 DAMAGED_PAGE = ("The PDF page is damaged (its content cannot be decoded), so it would show "
                 "blank or incomplete; scan or export it again.")
 DAMAGED_IMAGE = "The image file is damaged or incomplete and cannot be opened; scan it again."
+TRUNCATED_JPEG = ("the page's scan image is incomplete (its JPEG data ends early: a damaged "
+                  "or partly copied file), so part of the page may be missing; check it or scan "
+                  "it again")
 UNDECODABLE = "The page image could not be decoded; the file may be damaged, so scan it again."
 EMPTY_FILE = "The file is empty (0 bytes); scan or copy it again."
 NOT_AN_IMAGE = ("The file is not a PDF, TIFF, JPEG, PNG, BMP or WebP image; "
@@ -102,6 +106,7 @@ class PageImage:
     gray: np.ndarray
     px_per_mm: float | None  # scan resolution when known, else None
     color: np.ndarray | None  # BGR uint8 when the source was colour and keep_color=True
+    damage: str | None = None  # decoded, but the data was incomplete: what a person should know
 
 
 @dataclass(frozen=True)
@@ -270,15 +275,24 @@ def _load_image(ref: PageRef, reduce: int, keep_color: bool) -> PageImage:
         guess = px_per_mm or max(header.size) / A4_LONG_SIDE_MM * 0.8
         reduce = _resolve_reduce(reduce, guess)
     data = np.fromfile(ref.source, dtype=np.uint8)
+    damage = None
     if data[:3].tobytes() == _JPEG_MAGIC:
         # DCT-domain scaling; these flags also apply the EXIF orientation.
         table = _JPEG_COLOR if keep_color and not is_gray else _JPEG_GRAY
         pixels, reduced = cv2.imdecode(data, table[reduce]), True
+        damage = TRUNCATED_JPEG if jpeg_truncated(data[-64:].tobytes()) else None
     else:
         pixels, reduced = cv2.imdecode(data, cv2.IMREAD_UNCHANGED), False
     if pixels is None:
         raise DecodeError(UNDECODABLE)
-    return _page_image(ref, pixels, px_per_mm, reduce, keep_color, reduced)
+    image = _page_image(ref, pixels, px_per_mm, reduce, keep_color, reduced)
+    return dataclasses.replace(image, damage=damage) if damage else image
+
+
+def jpeg_truncated(tail: bytes) -> bool:
+    """Whether JPEG data (its last bytes suffice) lacks the end-of-image marker: the file was
+    cut short. Decoders still return an image, its missing part filled with grey."""
+    return not tail.rstrip(b"\x00\r\n\t ").endswith(b"\xff\xd9")
 
 
 def _load_tiff_page(ref: PageRef, reduce: int, keep_color: bool) -> PageImage:
@@ -393,12 +407,28 @@ def _load_pdf_page(ref: PageRef, reduce: int, keep_color: bool) -> PageImage:
     page = pdf.pages[ref.page - 1]
     _check_content(page.obj)
     placement = _single_scan(page.obj)
+    damage = None
     if placement is not None:
+        damage = TRUNCATED_JPEG if _dct_truncated(placement.image) else None
         extracted = _extract_scan(ref, placement, reduce, keep_color)
         if extracted is not None:
-            return extracted
+            return dataclasses.replace(extracted, damage=damage) if damage else extracted
     box = _page_box(page.obj) or (0.0, 0.0, 612.0, 792.0)
-    return _render_pdf_page(ref, reduce, keep_color, box)
+    rendered = _render_pdf_page(ref, reduce, keep_color, box)
+    return dataclasses.replace(rendered, damage=damage) if damage else rendered
+
+
+def _dct_truncated(image: pikepdf.Object) -> bool:
+    """A scan stored as one JPEG whose data is cut short (see jpeg_truncated)."""
+    try:
+        filters = image.get("/Filter")
+        if isinstance(filters, pikepdf.Array):
+            filters = filters[0] if len(filters) == 1 else None
+        if filters != pikepdf.Name.DCTDecode:
+            return False
+        return jpeg_truncated(image.read_raw_bytes()[-64:])
+    except _EXTRACTION_ERRORS:
+        return False
 
 
 def _check_content(page: pikepdf.Object) -> None:

@@ -121,8 +121,17 @@ def load_stage(ref: PageRef | PageFailure, config: ScanConfig) -> RegisteredPage
     yields its record (error, not_a_form, unreadable) instead."""
     if isinstance(ref, PageFailure):
         return PageResult(ref.source, ref.page, "error", reasons=(ref.reason,))
-    return _guarded(ref.source, ref.page,
-                    lambda: register_page(load_page(ref, reduce=config.reduce)))
+
+    def load() -> RegisteredPage:
+        image = load_page(ref, reduce=config.reduce)
+        try:
+            return register_page(image)
+        except PageError as exc:
+            if image.damage:  # the likely cause, or at least worth knowing
+                raise PageError(f"{exc}; {image.damage}", exc.status) from None
+            raise
+
+    return _guarded(ref.source, ref.page, load)
 
 
 def finish_page(loaded: RegisteredPage | PageResult, config: ScanConfig) -> PageResult:
@@ -193,7 +202,10 @@ def measure_page(page: RegisteredPage, config: ScanConfig) -> PageResult:
                        "copy?); scores are measured against the line ends, so they stand")
     for item in scored.items:
         reasons += [f"{item.key}: {why}" for why in item.reasons]
-    needs_person = any(item.status != "ok" for item in scored.items) or code is None
+    if image.damage:
+        reasons.append(image.damage)
+    needs_person = (any(item.status != "ok" for item in scored.items) or code is None
+                    or image.damage is not None)
     return PageResult(
         source=image.source, page=image.page, status="review" if needs_person else "ok",
         template=template.id, layout=layout.layout_id,

@@ -300,6 +300,15 @@ def damaged_jpeg_pdf(path: Path) -> Expect:
     return expect(DAMAGED)
 
 
+def cut_jpeg_pdf(path: Path) -> Expect:
+    """A scanner PDF whose page image's JPEG data stops at 70% (a partly copied file): what
+    was decoded may be read, but the record says the image is incomplete."""
+    pdf = pikepdf.new()
+    _add_scan_page(pdf, _form_gray(), damage=lambda data: data[:len(data) * 7 // 10])
+    pdf.save(path, deterministic_id=True)
+    return expect(DAMAGED, "incomplete")
+
+
 def encrypted_pdf(path: Path) -> Expect:
     with pikepdf.open(io.BytesIO(_form_pdf())) as pdf:
         pdf.save(path, encryption=_rc4(user="secret"), static_id=True)
@@ -611,6 +620,7 @@ CASES: tuple[tuple[str, Case], ...] = (
     ("36-upside-down-photo.jpg", upside_down_photo),
     ("37-rotate-90.pdf", rotate_90_pdf),
     ("38-cmyk-scan.pdf", cmyk_scan_pdf),
+    ("39-cut-jpeg-in-pdf.pdf", cut_jpeg_pdf),
 )
 
 
