@@ -136,6 +136,34 @@ def test_reading_ahead_changes_nothing_but_speed(tmp_path: Path) -> None:
     assert [r.status == "error" for r in ahead] == [False, True, False, True, False, False]
 
 
+def test_a_wrongly_stated_resolution_is_flagged_with_its_likely_cause(tmp_path: Path) -> None:
+    # A clean 300 dpi scan saved once with its true resolution and once claiming 600 dpi: the
+    # form seems printed at half size. Flagged, with a cause other than a copier's "fit to
+    # page"; the scores, measured against the line ends, stand.
+    from PIL import Image
+
+    from srsform.layout import build_layout
+    from srsform.pagecode import PageCode
+    from srsform.synth import make_page, random_condition, random_marks
+
+    rng = np.random.default_rng(5)
+    template = load_template("srs")
+    code = PageCode("srs", template.version, build_layout(template).layout_id, "DPI000000001")
+    page = make_page(template, code, random_marks(rng, ["vertical"]),
+                     random_condition(rng, "clean"), 5)
+    for name, dpi in (("right.png", 300), ("wrong.png", 600)):
+        Image.fromarray(page.image).save(tmp_path / name, dpi=(dpi, dpi))
+    config = ScanConfig(templates=tuple(load_bundled()))
+    right = process_page(PageRef(str(tmp_path / "right.png"), 1, "image", 1), config)
+    wrong = process_page(PageRef(str(tmp_path / "wrong.png"), 1, "image", 1), config)
+    assert right.status == "ok" and right.print_scale == pytest.approx(1.0, abs=0.01)
+    assert "print_scale_off" not in right.flags
+    assert wrong.print_scale == pytest.approx(0.5, abs=0.01)
+    assert "print_scale_off" in wrong.flags
+    assert any("stated resolution" in reason for reason in wrong.reasons)
+    assert [i.mm for i in wrong.items] == [i.mm for i in right.items]
+
+
 # --- the command ------------------------------------------------------------------------
 
 @pytest.fixture()

@@ -39,6 +39,7 @@ RENDER_TIMEOUT_S = 60
 REDUCTIONS = (1, 2, 4)
 AUTO = 0  # reduce=AUTO: the largest reduction that keeps AUTO_MIN_PX_PER_MM
 AUTO_MIN_PX_PER_MM = 5.5  # about 140 dpi: enough to measure pen marks to 0.1 mm
+AUTO_SLACK = 0.85  # a page measuring below this share of it was reduced too far: decode again
 A4_LONG_SIDE_MM = 297.0
 MM_PER_INCH = 25.4
 PT_PER_INCH = 72.0
@@ -107,6 +108,7 @@ class PageImage:
     px_per_mm: float | None  # scan resolution when known, else None
     color: np.ndarray | None  # BGR uint8 when the source was colour and keep_color=True
     damage: str | None = None  # decoded, but the data was incomplete: what a person should know
+    reduced_by: int = 1  # the pixels are the source's, reduced by this factor
 
 
 @dataclass(frozen=True)
@@ -327,6 +329,7 @@ def _page_image(ref: PageRef, pixels: np.ndarray, px_per_mm: float | None, reduc
         gray=np.ascontiguousarray(gray),
         px_per_mm=None if px_per_mm is None else px_per_mm / reduce,
         color=None if color is None else np.ascontiguousarray(color),
+        reduced_by=reduce,
     )
 
 
@@ -615,6 +618,15 @@ def _render_pdf_page(ref: PageRef, reduce: int, keep_color: bool,
         if _is_neutral(pixels):
             pixels = pixels[:, :, 0]
     return _page_image(ref, pixels, RENDER_DPI / MM_PER_INCH, reduce, keep_color, reduced=True)
+
+
+def reduction_for(px_per_mm: float, reduced_by: int) -> int:
+    """The AUTO reduction a page measured at `px_per_mm` (after a reduction by `reduced_by`)
+    should have had: smaller than `reduced_by` when its stated resolution misled AUTO (not
+    merely a print a few percent small: AUTO_SLACK)."""
+    if px_per_mm >= AUTO_MIN_PX_PER_MM * AUTO_SLACK:
+        return reduced_by
+    return min(reduced_by, _resolve_reduce(AUTO, px_per_mm * reduced_by))
 
 
 def _resolve_reduce(reduce: int, px_per_mm: float) -> int:

@@ -28,6 +28,7 @@ from .ingest import (
     PageRef,
     list_pages,
     load_page,
+    reduction_for,
     release_open_files,
 )
 from .layout import QR_BOX, Layout, build_layout
@@ -49,6 +50,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 PRINT_SCALE_TOLERANCE = 0.03  # flag pages printed or copied more than 3% off true size
+IMPLAUSIBLE_SCALE_OFF = 0.15  # further off than any copier's "fit": another cause is likelier
 PAGE_STATUSES = ("ok", "review", "not_a_form", "unreadable", "error")
 
 
@@ -125,11 +127,18 @@ def load_stage(ref: PageRef | PageFailure, config: ScanConfig) -> RegisteredPage
     def load() -> RegisteredPage:
         image = load_page(ref, reduce=config.reduce)
         try:
-            return register_page(image)
+            page = register_page(image)
         except PageError as exc:
             if image.damage:  # the likely cause, or at least worth knowing
                 raise PageError(f"{exc}; {image.damage}", exc.status) from None
             raise
+        if config.reduce == AUTO:
+            # The file's stated resolution chose the reduction; the marks measure the real one.
+            # When it was overstated, decode again at the size the page needs.
+            better = reduction_for(page.registration.px_per_mm, image.reduced_by)
+            if better < image.reduced_by:
+                page = register_page(load_page(ref, reduce=better))
+        return page
 
     return _guarded(ref.source, ref.page, load)
 
@@ -198,8 +207,10 @@ def measure_page(page: RegisteredPage, config: ScanConfig) -> PageResult:
     flags = list(scored.flags)
     if print_scale is not None and abs(print_scale - 1.0) > PRINT_SCALE_TOLERANCE:
         flags.append("print_scale_off")
-        reasons.append(f"form printed at {print_scale:.1%} of true size (fit to page or a "
-                       "copy?); scores are measured against the line ends, so they stand")
+        cause = ("fit to page or a copy?" if abs(print_scale - 1.0) <= IMPLAUSIBLE_SCALE_OFF
+                 else "printed two to a sheet, or the image's stated resolution is wrong?")
+        reasons.append(f"form printed at {print_scale:.1%} of true size ({cause}); scores are "
+                       "measured against the line ends, so they stand")
     for item in scored.items:
         reasons += [f"{item.key}: {why}" for why in item.reasons]
     if image.damage:
