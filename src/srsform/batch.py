@@ -17,8 +17,18 @@ from dataclasses import dataclass
 import cv2
 
 from .ingest import PageFailure, PageRef, list_pages
-from .pipeline import PageResult, ScanConfig, process_page, process_stack
+from .pipeline import PageResult, ScanConfig, process_stack
 from .store import Store, file_sha256
+
+
+PAGES_PER_TASK = 4  # pages a pool worker reads per task (in order, reading ahead)
+
+
+def default_jobs() -> int:
+    """Worker processes by default: one per two cores, since each worker reads the next page
+    on a second thread while it measures one (on two cores one worker is as fast as two, and
+    spares the start-up of a pool)."""
+    return max(1, (os.cpu_count() or 1) // 2)
 
 
 @dataclass(frozen=True)
@@ -81,14 +91,22 @@ def _results(refs: list[PageRef | PageFailure], config: ScanConfig, jobs: int
             cv2.setNumThreads(previous)
         return
     context = multiprocessing.get_context("spawn")
+    # Each task is a few consecutive pages, which the worker reads as the single process does
+    # (decoding the next page while it measures one); map() keeps input order, and the parent
+    # stores each page as soon as its turn comes.
+    tasks = [refs[i:i + PAGES_PER_TASK] for i in range(0, len(refs), PAGES_PER_TASK)]
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context,
                              initializer=_init_worker) as pool:
-        # map() keeps input order; the parent stores each result as soon as its turn comes.
-        yield from pool.map(process_page, refs, [config] * len(refs), chunksize=1)
+        for results in pool.map(_process_task, tasks, [config] * len(tasks)):
+            yield from results
+
+
+def _process_task(refs: list[PageRef | PageFailure], config: ScanConfig) -> list[PageResult]:
+    return list(process_stack(refs, config))
 
 
 def _init_worker() -> None:
-    # One OpenCV thread per worker: the pool already uses every core.
+    # One OpenCV thread per worker: its two threads and the other workers use the cores.
     cv2.setNumThreads(1)
 
 

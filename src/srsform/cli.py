@@ -134,8 +134,9 @@ def print_command(template_name: str, paper: str, copies: int, roster: Path | No
               help="The record store (SQLite), created if missing.")
 @click.option("--rescan", is_flag=True,
               help="Read pages again even if stored (corrections by a person are kept).")
-@click.option("-j", "--jobs", type=click.IntRange(min=1), default=os.cpu_count() or 1,
-              show_default="number of cores", help="Worker processes.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=batch.default_jobs(),
+              show_default="half the number of cores",
+              help="Worker processes (each also decodes ahead on a second thread).")
 @click.option("--evidence/--no-evidence", default=True, show_default=True,
               help="Keep an annotated image of each page and a crop of each line beside "
                    "the store (DB.evidence/), for audit and review.")
@@ -197,8 +198,9 @@ def scan_command(ctx: click.Context, inputs: tuple[str, ...], output: str, fmt: 
               help="Seconds between looks at the folder.")
 @click.option("--settle", type=click.FloatRange(min=0.0), default=2.0, show_default=True,
               help="Seconds a file must stay unchanged before it is read.")
-@click.option("-j", "--jobs", type=click.IntRange(min=1), default=os.cpu_count() or 1,
-              show_default="number of cores", help="Worker processes.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=batch.default_jobs(),
+              show_default="half the number of cores",
+              help="Worker processes (each also decodes ahead on a second thread).")
 @click.option("--once", is_flag=True, help="Read what has settled, then stop.")
 def watch_command(folder: Path, db_path: Path, template_names: tuple[str, ...],
                   interval: float, settle: float, jobs: int, once: bool) -> None:
