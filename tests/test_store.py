@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import cv2
+import numpy as np
 import pikepdf
 import pytest
 from click.testing import CliRunner
@@ -120,6 +121,47 @@ def test_a_sheet_scanned_twice_is_flagged_not_counted_twice(tmp_path: Path) -> N
     assert record["status"] != "ok"
     assert {"duplicate_page", "duplicate_serial"} & set(record["flags"])
     assert "already read from" in " ".join(record["reasons"])
+
+
+def _blank_form_copy(path: Path, marks_mm: tuple[float, ...], seed: int) -> None:
+    """A photocopy of one printed blank SRS form (serial COPIEDBLANK1, no client), filled
+    with vertical ticks at `marks_mm` and scanned clean."""
+    from srsform.layout import build_layout
+    from srsform.pagecode import PageCode
+    from srsform.synth import ItemTruth, PenMark, make_page, random_condition
+    from srsform.templates import load_template
+
+    template = load_template("srs")
+    code = PageCode("srs", template.version, build_layout(template).layout_id, "COPIEDBLANK1")
+    items = tuple(ItemTruth(item.key, (PenMark("vertical", mm, "black", 0.5),))
+                  for item, mm in zip(template.items, marks_mm, strict=True))
+    page = make_page(template, code, items,
+                     random_condition(np.random.default_rng(seed), "clean"), seed)
+    cv2.imwrite(str(path), page.image)
+
+
+def test_photocopies_of_one_blank_form_are_told_from_a_sheet_scanned_twice(
+        tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    first, other, again = (tmp_path / name for name in ("a.png", "b.png", "c.png"))
+    _blank_form_copy(first, (72.3, 83.7, 91.2, 66.4), seed=1)
+    _blank_form_copy(other, (33.6, 57.3, 78.4, 95.7), seed=2)  # another client's answers
+    _blank_form_copy(again, (72.3, 83.7, 91.2, 66.4), seed=3)  # the first sheet, rescanned
+    records = {}
+    for path in (first, other, again):
+        _, out = _scan(str(path), "--db", str(db), "-o", "-")
+        records[path.name] = json.loads(out)
+    copy_flags = {"shared_serial", "duplicate_serial", "duplicate_page"}
+    assert records["a.png"]["status"] == "ok"
+    assert not copy_flags & set(records["a.png"]["flags"])
+    # Same serial, other marks: a copy of the blank form, kept and told apart by its marks.
+    assert records["b.png"]["status"] == "ok"
+    assert copy_flags & set(records["b.png"]["flags"]) == {"shared_serial"}
+    assert any("photocopies" in r for r in records["b.png"]["reasons"])
+    # Same serial, same marks: the same sheet again, flagged and sent to a person.
+    assert records["c.png"]["status"] == "review"
+    assert "duplicate_serial" in records["c.png"]["flags"]
+    assert any("a.png page 1" in r for r in records["c.png"]["reasons"])
 
 
 def test_rescan_keeps_a_persons_corrections(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +20,7 @@ from .pipeline import PageResult
 from .score import ItemScore
 
 SCHEMA_VERSION = 2
+SAME_MARK_MM = 2.0  # two readings of one sheet agree this closely on every item
 
 _MIGRATIONS: dict[int, str] = {
     1: """
@@ -244,28 +245,54 @@ class Store:
                 result.total, result.rule, _now())
 
     def _flag_duplicates(self, source_id: int, result: PageResult) -> PageResult:
-        """Flag a page whose form serial or image was already read from another page."""
+        """Flag a page whose image or form serial was already read from another page.
+
+        The same image, or the same serial with the same marks, is the same sheet read twice:
+        flagged and sent to review. A blank form's serial on a page with different marks is a
+        photocopy of one printed form filled by someone else: flagged `shared_serial`, kept.
+        """
         elsewhere = "NOT (p.source_id=? AND p.page_index=?)"
-        query = ("SELECT s.path, p.page_index FROM pages p JOIN sources s ON s.id = "
-                 f"p.source_id WHERE p.{{column}}=? AND {elsewhere} ORDER BY p.id LIMIT 1")
-        checks = [("image_sha256", result.image_sha256, "duplicate_page",
-                   "the same page image was already read from {0} page {1}"),
-                  ("serial", result.serial, "duplicate_serial",
-                   "form serial {2} was already read from {0} page {1}: the same sheet "
-                   "scanned twice?")]
-        for column, value, flag, text in checks:
-            if not value:
-                continue
-            row = self.db.execute(query.format(column=column),
-                                  (value, source_id, result.page)).fetchone()
-            if row is None:
-                continue
-            status = "review" if result.status == "ok" else result.status
-            result = replace(result, status=status, flags=(*result.flags, flag),
-                             reasons=(*result.reasons, text.format(row[0], row[1],
-                                                                    result.serial)))
-            break  # the same image has the same serial: one flag says it
-        return result
+        where = (source_id, result.page)
+        if result.image_sha256:
+            row = self.db.execute(
+                "SELECT s.path, p.page_index FROM pages p JOIN sources s ON s.id = p.source_id "
+                f"WHERE p.image_sha256=? AND {elsewhere} ORDER BY p.id LIMIT 1",
+                (result.image_sha256, *where)).fetchone()
+            if row is not None:
+                return _flagged(result, "duplicate_page", "the same page image was already read "
+                                f"from {row[0]} page {row[1]}", review=True)
+        if not result.serial:
+            return result
+        rows = self.db.execute(
+            "SELECT p.id, s.path, p.page_index FROM pages p JOIN sources s ON s.id = "
+            f"p.source_id WHERE p.serial=? AND {elsewhere} ORDER BY p.id",
+            (result.serial, *where)).fetchall()
+        if not rows:
+            return result
+        same = [row for row in rows if self._same_marks(row[0], result.items)]
+        if same or result.client is not None or not result.items:
+            path, page = (same or rows)[0][1:]
+            return _flagged(result, "duplicate_serial", f"form serial {result.serial} was "
+                            f"already read from {path} page {page}: the same sheet scanned "
+                            "twice?", review=True)
+        return _flagged(result, "shared_serial", f"form serial {result.serial} is also on "
+                        f"{rows[0][1]} page {rows[0][2]}, with other marks: photocopies of one "
+                        "printed blank form? (print a form per client to tell pages apart)",
+                        review=False)
+
+    def _same_marks(self, page_id: int, items: Sequence[ItemScore]) -> bool:
+        """Whether a stored page reads as `items` do: every mark within SAME_MARK_MM, the
+        same items unmarked."""
+        stored = dict(self.db.execute("SELECT key, mm FROM items WHERE page_id=?", (page_id,)))
+        for item in items:
+            if item.key not in stored:
+                return False
+            before = stored[item.key]
+            if (before is None) != (item.mm is None):
+                return False
+            if before is not None and abs(float(before) - float(item.mm)) > SAME_MARK_MM:
+                return False
+        return bool(items)
 
     # --- reading back -----------------------------------------------------------------
 
@@ -297,6 +324,12 @@ class Store:
         """Rows per table (for tests and `srsform` summaries)."""
         tables = ("sources", "pages", "items", "page_flags", "page_reasons", "corrections")
         return {t: self.db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in tables}
+
+
+def _flagged(result: PageResult, flag: str, reason: str, review: bool) -> PageResult:
+    status = "review" if review and result.status == "ok" else result.status
+    return replace(result, status=status, flags=(*result.flags, flag),
+                   reasons=(*result.reasons, reason))
 
 
 def _write_private(path: Path, data: bytes) -> None:
