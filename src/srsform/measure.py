@@ -699,6 +699,7 @@ def _vertex(seen: np.ndarray, origin: tuple[int, int], rows: np.ndarray, cols: n
     starts = np.nonzero(edges[two] == 1)[1].reshape(-1, 2)
     ends = np.nonzero(edges[two] == -1)[1].reshape(-1, 2)
     centres = (starts + ends - 1) / 2 + origin[1]
+    widths = ends - starts  # each row's two run widths
     heights = np.array([abs(float(np.mean(offsets[a:a + n])))
                         for a, n in zip(row_starts[two], row_counts[two], strict=True)])
     estimates = []
@@ -708,6 +709,17 @@ def _vertex(seen: np.ndarray, origin: tuple[int, int], rows: np.ndarray, cols: n
         if chosen.sum() < 4:
             continue
         h, xl, xr = heights[chosen], centres[chosen, 0], centres[chosen, 1]
+        # Where a stroke ends inside the search height (the short arm of a check), its
+        # rounded end narrows the last rows and holds still while the stroke would go on,
+        # which tilts the fit and shifts the point: those narrow end rows are left out.
+        wl, wr = widths[chosen, 0], widths[chosen, 1]
+        whole = (wl >= 0.8 * np.median(wl)) & (wr >= 0.8 * np.median(wr))
+        top = np.argsort(-h)  # from the far end towards the line
+        cut = int(np.argmax(whole[top])) if whole.any() else 0
+        if cut and len(h) - cut >= 4:
+            keep = np.ones(len(h), dtype=bool)
+            keep[top[:cut]] = False
+            h, xl, xr = h[keep], xl[keep], xr[keep]
         if np.ptp(h) < 0.5 * r:
             continue
         bl, al = np.polyfit(h, xl, 1)
