@@ -716,9 +716,9 @@ def _vertex(seen: np.ndarray, origin: tuple[int, int], rows: np.ndarray, cols: n
         whole = (wl >= 0.8 * np.median(wl)) & (wr >= 0.8 * np.median(wr))
         top = np.argsort(-h)  # from the far end towards the line
         cut = int(np.argmax(whole[top])) if whole.any() else 0
-        if cut and len(h) - cut >= 4:
-            keep = np.ones(len(h), dtype=bool)
-            keep[top[:cut]] = False
+        keep = np.ones(len(h), dtype=bool)
+        keep[top[:cut]] = False
+        if keep.sum() >= 4 and np.ptp(h[keep]) >= 0.5 * r:  # (else too little is left)
             h, xl, xr = h[keep], xl[keep], xr[keep]
         if np.ptp(h) < 0.5 * r:
             continue
