@@ -164,6 +164,27 @@ def test_a_wrongly_stated_resolution_is_flagged_with_its_likely_cause(tmp_path: 
     assert [i.mm for i in wrong.items] == [i.mm for i in right.items]
 
 
+def test_a_crossed_out_answer_touching_the_answer_is_not_read_as_one_mark() -> None:
+    # A faint pencil scribble (a crossed-out answer at 85.8 mm) whose zig-zag touches the
+    # check mark beside it (the answer, 89.8 mm): one connected blob of ink 9 mm wide along
+    # the line, which was read 'ok' at 86.5 mm, between the two. Found on a generated stack
+    # (seed 5); the page is made again here and decoded at half size, as a scan is.
+    from srsform.ingest import PageImage
+    from srsform.pipeline import read_page
+    from srsform.synth import plan_stack, render_plan
+
+    plan = next(p for p in plan_stack(120, 5) if p.kind == "form" and any(
+        [m.x_mm for m in item.marks] == [85.76, 89.81] for item in p.items))
+    page = render_plan(plan)
+    gray = cv2.cvtColor(page.image, cv2.COLOR_BGR2GRAY) if page.image.ndim == 3 else page.image
+    half = cv2.resize(gray, (gray.shape[1] // 2, gray.shape[0] // 2), interpolation=cv2.INTER_AREA)
+    result = read_page(PageImage("x.png", 1, half, page.dpi / 25.4 / 2, None),
+                       ScanConfig(templates=tuple(load_bundled())))
+    overall = next(item for item in result.items if item.key == "overall")
+    assert overall.status != "ok"
+    assert result.status == "review"
+
+
 # --- the command ------------------------------------------------------------------------
 
 @pytest.fixture()

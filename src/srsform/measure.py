@@ -51,6 +51,7 @@ PLAUSIBLE_BAND_MM = 1.5  # a mark's reading must fall within its ink this close 
 PLAUSIBLE_SLACK_MM = 0.5  # ...give or take this much
 IRREGULAR_RMS_MM = 1.2  # scatter beyond this: a smudge or scribble, not a clear mark
 SOLID_MARK_AREA_MM2 = 0.8  # a second mark at least this large makes an item "multiple"
+WIDE_MARK_MM = 8.5  # one mark's ink near the line is narrower than this (crosses: <= 8)
 STREAK_CHECK_MM = 5.0  # a thin dark line going on this far above and below the mark zone...
 STREAK_HALF_WIDTH_MM = 2.0  # ...within this of the mark, in most rows (STREAK_ROW_SHARE)...
 STREAK_ROW_SHARE = 0.8
@@ -78,6 +79,7 @@ class MarkCandidate:
     meetings: tuple[float, ...] = ()  # where it meets the line, when in more than one place
     layered: float = 0.0  # share of its columns crossed by 3+ strokes: a scribble
     spans_zone: bool = False  # runs from edge to edge of the mark zone: no pen tick does
+    near_width_mm: float = 0.0  # width of its visible ink within FIT_HALF_HEIGHT_MM of the line
 
 
 @dataclass(frozen=True)
@@ -385,7 +387,8 @@ def _read_marks(ink: np.ndarray, row_at: _LineFit, signed: np.ndarray, half_t: f
                                                       geom, r),
                                    layered=_layered(seen, mask[box], r),
                                    spans_zone=(top <= 1 and bottom >= height - 1)
-                                   or (left_col <= 1 and right_col >= width - 1)))
+                                   or (left_col <= 1 and right_col >= width - 1),
+                                   near_width_mm=_near_width(seen, off_line[box], r)))
     marks.sort(key=lambda m: -m.area_mm2)
     return marks, stops
 
@@ -481,6 +484,12 @@ def _ring_between(ink: np.ndarray, signed: np.ndarray, band: float, first: np.nd
         if not ends[0] & ends[1]:
             return False
     return True
+
+
+def _near_width(seen: np.ndarray, off_line: np.ndarray, r: float) -> float:
+    """The width (mm) of a mark's visible ink within FIT_HALF_HEIGHT_MM of the line."""
+    cols = np.nonzero((seen & (off_line <= FIT_HALF_HEIGHT_MM * r)).any(axis=0))[0]
+    return float(np.ptp(cols) + 1) / r if cols.size else 0.0
 
 
 def _wide_near_line(seen: np.ndarray, off_line: np.ndarray, r: float) -> bool:
@@ -817,6 +826,9 @@ def _judge(marks: list[MarkCandidate]) -> tuple[str, MarkCandidate | None, list[
         reasons.append("mark shape is irregular (smudge or scribble?)")
     if first.spans_zone:
         reasons.append(STREAK_REASON)
+    if first.near_width_mm > WIDE_MARK_MM and not first.at_stop:
+        reasons.append(f"ink {first.near_width_mm:.0f} mm wide along the line: two marks "
+                       "drawn touching, or a crossed-out answer beside the answer?")
     return ("uncertain" if reasons else "ok"), first, reasons
 
 
