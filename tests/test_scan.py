@@ -185,6 +185,24 @@ def test_a_crossed_out_answer_touching_the_answer_is_not_read_as_one_mark() -> N
     assert result.status == "review"
 
 
+def test_a_circle_half_hidden_by_an_end_stop_is_not_read_from_its_far_side() -> None:
+    # A circle round 2.7 mm whose left side runs down the end stop: the stop's mask hides
+    # it, and what shows near the line is the circle's right side alone, like a tick at
+    # 5.3 mm, which was read 'ok' with score 1 instead of 0. Found on a generated stack
+    # (seed 10, a 200 dpi 1-bit fax page); the page is made again here.
+    from srsform.ingest import PageImage
+    from srsform.pipeline import read_page
+    from srsform.synth import plan_stack, render_plan
+
+    plan = next(p for p in plan_stack(120, 10) if p.kind == "form" and any(
+        [(m.kind, m.x_mm) for m in item.marks] == [("circle", 2.72)] for item in p.items))
+    page = render_plan(plan)
+    result = read_page(PageImage("x.tif", 1, page.image, page.dpi / 25.4, None),
+                       ScanConfig(templates=tuple(load_bundled())))
+    item = next(item for item in result.items if item.key == "approach_method")
+    assert item.status != "ok" or item.score == 0, item
+
+
 # --- the command ------------------------------------------------------------------------
 
 @pytest.fixture()

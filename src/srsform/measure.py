@@ -80,6 +80,7 @@ class MarkCandidate:
     layered: float = 0.0  # share of its columns crossed by 3+ strokes: a scribble
     spans_zone: bool = False  # runs from edge to edge of the mark zone: no pen tick does
     near_width_mm: float = 0.0  # width of its visible ink within FIT_HALF_HEIGHT_MM of the line
+    touches_stop: bool = False  # meets an end stop anywhere (which may hide part of it)
 
 
 @dataclass(frozen=True)
@@ -388,7 +389,8 @@ def _read_marks(ink: np.ndarray, row_at: _LineFit, signed: np.ndarray, half_t: f
                                    layered=_layered(seen, mask[box], r),
                                    spans_zone=(top <= 1 and bottom >= height - 1)
                                    or (left_col <= 1 and right_col >= width - 1),
-                                   near_width_mm=_near_width(seen, off_line[box], r)))
+                                   near_width_mm=_near_width(seen, off_line[box], r),
+                                   touches_stop=bool((component & near_stops[box]).any())))
     marks.sort(key=lambda m: -m.area_mm2)
     return marks, stops
 
@@ -826,6 +828,10 @@ def _judge(marks: list[MarkCandidate]) -> tuple[str, MarkCandidate | None, list[
         reasons.append("mark shape is irregular (smudge or scribble?)")
     if first.spans_zone:
         reasons.append(STREAK_REASON)
+    if first.touches_stop and NEAR_END_MM <= first.x_mm <= LINE_LENGTH_MM - NEAR_END_MM:
+        # Away from the end, a stop that hides part of a mark can change its score (a
+        # circle round a point near the end shows only its far side).
+        reasons.append("the mark runs into an end stop, which may hide part of it")
     if first.near_width_mm > WIDE_MARK_MM and not first.at_stop:
         reasons.append(f"ink {first.near_width_mm:.0f} mm wide along the line: two marks "
                        "drawn touching, or a crossed-out answer beside the answer?")
