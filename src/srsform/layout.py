@@ -116,6 +116,7 @@ MARKERS = (
     Marker(3, 0.0, FORM_H_MM - MARKER_SIZE_MM),
 )
 QR_BOX = Rect(FORM_W_MM - MARKER_SIZE_MM - MARKER_QUIET_MM - QR_BOX_MM, 16.0, QR_BOX_MM, QR_BOX_MM)
+QR_QUIET_MODULES = 4  # the code's white border, in modules, inside QR_BOX
 
 
 def page_offset_mm(paper: str) -> tuple[float, float]:

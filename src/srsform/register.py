@@ -14,7 +14,15 @@ import cv2
 import numpy as np
 
 from .errors import NotAFormError, UnreadableError
-from .layout import ARUCO_DICT, FORM_H_MM, FORM_W_MM, MARKER_CELLS, MARKERS, Rect
+from .layout import (
+    ARUCO_DICT,
+    FORM_H_MM,
+    FORM_W_MM,
+    MARKER_CELLS,
+    MARKERS,
+    QR_QUIET_MODULES,
+    Rect,
+)
 from .pagecode import PageCode, parse_payload
 
 # Marks are searched on a reduced copy (cells ~7 px on a full A4 page), again larger when
@@ -24,6 +32,8 @@ QUICK_WINDOW_PX = 15  # adaptive threshold window of the quick first try, on the
 QR_PX_PER_MM = (6.0, 8.0, 11.0)  # canonical resolutions tried for the QR crop
 QR_MARGIN_MM = 2.0
 QR_ADAPTIVE_MM = 2.5  # neighbourhood of the adaptive threshold tried on hard QR codes
+QR_MAX_VERSION = 6  # srsform payloads fit version 4 at level L; a little room above
+QR_GRID_SHARPEN = (0.0, 0.4, 0.7, 1.0)  # how hard module samples are set off their neighbours
 STREAK_MAX_MM = 0.35  # thin lines across the QR code up to about this wide are filled in
 MAX_REPROJECTION_MM = 1.0  # marks that disagree more than this are not one printed page
 FLAT_MISFIT_MM = 0.25  # three marks fitting an affine map worse than this: a perspective photo
@@ -237,7 +247,52 @@ def read_page_code(gray: np.ndarray, homography: np.ndarray, layout_qr_box: Rect
                 code = parse_payload(text) if text else None
                 if code is not None:
                     return code
+    return _read_module_grid(gray, homography, layout_qr_box)
+
+
+def _read_module_grid(gray: np.ndarray, homography: np.ndarray, box: Rect) -> PageCode | None:
+    """The last try, for a code too small and blurred to be found in the picture (a phone
+    photo of 4 px/mm): the form says where each module is, so each is sampled at its centre,
+    sharpened against its neighbours and thresholded, and the clean code drawn from those
+    modules is decoded (its error correction and the payload check guard the result)."""
+    detector = cv2.QRCodeDetector()
+    for version in range(1, QR_MAX_VERSION + 1):
+        n = 17 + 4 * version
+        module_mm = box.w_mm / (n + 2 * QR_QUIET_MODULES)
+        centres = (QR_QUIET_MODULES + np.arange(n) + 0.5) * module_mm
+        xs, ys = np.meshgrid(box.x_mm + centres, box.y_mm + centres)
+        points = cv2.perspectiveTransform(np.stack([xs, ys], -1).reshape(-1, 1, 2),
+                                          homography).reshape(1, -1, 2).astype(np.float32)
+        values = cv2.remap(gray, points[..., 0], points[..., 1], cv2.INTER_LINEAR,
+                           borderMode=cv2.BORDER_CONSTANT, borderValue=255)
+        values = values.reshape(n, n).astype(np.float32)
+        neighbours = (cv2.blur(values, (3, 3), borderType=cv2.BORDER_REPLICATE) * 9 - values) / 8
+        for strength in QR_GRID_SHARPEN:
+            sharp = np.clip(values - strength * (neighbours - values), 0, 255).astype(np.uint8)
+            _, dark = cv2.threshold(sharp, 0, 1, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
+            if not _finders_found(dark.astype(bool)):
+                continue
+            cell = 8  # pixels per module of the clean drawing
+            modules = np.kron(dark, np.ones((cell, cell), np.uint8))
+            canvas = np.pad(255 - 255 * modules, QR_QUIET_MODULES * cell, constant_values=255)
+            try:
+                text, _, _ = detector.detectAndDecode(canvas.astype(np.uint8))
+            except cv2.error:
+                continue
+            code = parse_payload(text) if text else None
+            if code is not None:
+                return code
     return None
+
+
+def _finders_found(dark: np.ndarray) -> bool:
+    """The three finder patterns of a QR code in its corners (most of their modules)."""
+    finder = np.ones((7, 7), dtype=bool)
+    finder[1:6, 1:6] = False
+    finder[2:5, 2:5] = True
+    n = dark.shape[0]
+    corners = ((0, 0), (0, n - 7), (n - 7, 0))
+    return all(float((dark[a:a + 7, b:b + 7] == finder).mean()) >= 0.85 for a, b in corners)
 
 
 def _unchanged(crop: np.ndarray) -> np.ndarray:

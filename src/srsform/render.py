@@ -17,7 +17,15 @@ from reportlab.lib.units import mm
 from reportlab.lib.utils import simpleSplit
 from reportlab.pdfgen.canvas import Canvas
 
-from .layout import PAPERS_MM, Layout, LineGeom, Rect, marker_cells, page_offset_mm
+from .layout import (
+    PAPERS_MM,
+    QR_QUIET_MODULES,
+    Layout,
+    LineGeom,
+    Rect,
+    marker_cells,
+    page_offset_mm,
+)
 from .pagecode import PageCode
 from .templates import Template
 
@@ -108,7 +116,7 @@ def _draw_marker(page: _Page, marker_id: int, x_mm: float, y_mm: float, size_mm:
 
 def _draw_qr(page: _Page, box: Rect, payload: str) -> None:
     # Level L keeps the modules large: phone photos lose sharpness, not whole modules.
-    widget = QrCodeWidget(payload, barLevel="L", barBorder=4)
+    widget = QrCodeWidget(payload, barLevel="L", barBorder=QR_QUIET_MODULES)
     x0, y0, x1, y1 = widget.getBounds()
     scale = box.w_mm * mm / max(x1 - x0, y1 - y0)
     drawing = Drawing(box.w_mm * mm, box.h_mm * mm, transform=[scale, 0, 0, scale, 0, 0])
