@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from . import __version__, batch, review
+from . import batch, review
 from .errors import ConfigError, ExitCode, SrsformError
 from .export import (
     FORMATS,
@@ -66,7 +66,7 @@ def _fail(ctx: click.Context, message: str, code: int) -> None:
 
 
 @click.group(cls=_Command)
-@click.version_option(__version__, prog_name="srsform")
+@click.version_option(package_name="srsform", prog_name="srsform")
 @click.option("-v", "--verbose", count=True, help="More detail on stderr (-vv for debug).")
 @click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr.")
 def main(verbose: int, quiet: bool) -> None:

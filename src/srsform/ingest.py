@@ -16,14 +16,7 @@ from typing import BinaryIO
 
 import cv2
 import numpy as np
-import pdf2image
 import pikepdf
-from pdf2image.exceptions import (
-    PDFInfoNotInstalledError,
-    PDFPageCountError,
-    PDFPopplerTimeoutError,
-    PDFSyntaxError,
-)
 from PIL import Image, ImageOps
 
 from .errors import ConfigError, DecodeError
@@ -63,7 +56,6 @@ _PAINT_OPS = frozenset({"S", "s", "f", "F", "f*", "B", "B*", "b", "b*", "sh", "B
 _TEXT_SHOW_OPS = frozenset({"Tj", "TJ", "'", '"'})
 _INVISIBLE_TEXT = 3  # text render mode of OCR layers: draws nothing
 _EXTRACTION_ERRORS = (pikepdf.PikepdfError, NotImplementedError, OSError, ValueError, cv2.error)
-_RENDER_ERRORS = (PDFInfoNotInstalledError, PDFPageCountError, PDFSyntaxError, OSError, ValueError)
 
 Matrix = tuple[float, float, float, float, float, float]
 
@@ -599,6 +591,17 @@ def _render_pdf_page(ref: PageRef, reduce: int, keep_color: bool,
                      (box[2] - box[0], box[3] - box[1]))
     _check_size(width, height)
     reduce = _resolve_reduce(reduce, RENDER_DPI / MM_PER_INCH)
+    # pdf2image is imported here: most stacks are scanner PDFs, read without poppler.
+    import pdf2image
+    from pdf2image.exceptions import (
+        PDFInfoNotInstalledError,
+        PDFPageCountError,
+        PDFPopplerTimeoutError,
+        PDFSyntaxError,
+    )
+
+    render_errors = (PDFInfoNotInstalledError, PDFPageCountError, PDFSyntaxError, OSError,
+                     ValueError)
     try:
         # convert_from_path asks pdfinfo for the page count without a time limit; a document
         # that hangs poppler hangs pdfinfo too, so that question is asked first, with one.
@@ -608,7 +611,7 @@ def _render_pdf_page(ref: PageRef, reduce: int, keep_color: bool,
             grayscale=not keep_color, use_cropbox=True, timeout=RENDER_TIMEOUT_S)
     except PDFPopplerTimeoutError:
         raise DecodeError(RENDER_TIMEOUT) from None
-    except _RENDER_ERRORS as err:
+    except render_errors as err:
         raise DecodeError(RENDER_FAILED) from err
     if not images:
         raise DecodeError(_missing_page(ref))
