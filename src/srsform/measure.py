@@ -80,7 +80,7 @@ class MarkCandidate:
     layered: float = 0.0  # share of its columns crossed by 3+ strokes: a scribble
     spans_zone: bool = False  # runs from edge to edge of the mark zone: no pen tick does
     near_width_mm: float = 0.0  # width of its visible ink within FIT_HALF_HEIGHT_MM of the line
-    touches_stop: bool = False  # meets an end stop anywhere (which may hide part of it)
+    touches_stop: bool = False  # meets an end stop above and below the line (may hide part)
 
 
 @dataclass(frozen=True)
@@ -390,7 +390,8 @@ def _read_marks(ink: np.ndarray, row_at: _LineFit, signed: np.ndarray, half_t: f
                                    spans_zone=(top <= 1 and bottom >= height - 1)
                                    or (left_col <= 1 and right_col >= width - 1),
                                    near_width_mm=_near_width(seen, off_line[box], r),
-                                   touches_stop=bool((component & near_stops[box]).any())))
+                                   touches_stop=_hugs_stop(component & near_stops[box],
+                                                           signed[box], meeting_band)))
     marks.sort(key=lambda m: -m.area_mm2)
     return marks, stops
 
@@ -486,6 +487,13 @@ def _ring_between(ink: np.ndarray, signed: np.ndarray, band: float, first: np.nd
         if not ends[0] & ends[1]:
             return False
     return True
+
+
+def _hugs_stop(contact: np.ndarray, signed: np.ndarray, band: float) -> bool:
+    """Whether a mark meets an end stop both above and below the line (`contact`: its ink
+    next to the stop): it wraps round the stop's column, as a circle whose far side runs
+    down the stop does, and the stop may hide where it crosses the line."""
+    return bool((contact & (signed < -band)).any() and (contact & (signed > band)).any())
 
 
 def _near_width(seen: np.ndarray, off_line: np.ndarray, r: float) -> float:
@@ -831,7 +839,7 @@ def _judge(marks: list[MarkCandidate]) -> tuple[str, MarkCandidate | None, list[
     if first.touches_stop and NEAR_END_MM <= first.x_mm <= LINE_LENGTH_MM - NEAR_END_MM:
         # Away from the end, a stop that hides part of a mark can change its score (a
         # circle round a point near the end shows only its far side).
-        reasons.append("the mark runs into an end stop, which may hide part of it")
+        reasons.append("the mark wraps round an end stop, which may hide part of it")
     if first.near_width_mm > WIDE_MARK_MM and not first.at_stop:
         reasons.append(f"ink {first.near_width_mm:.0f} mm wide along the line: two marks "
                        "drawn touching, or a crossed-out answer beside the answer?")
