@@ -20,7 +20,6 @@ from .ingest import PageFailure, PageRef, list_pages
 from .pipeline import PageResult, ScanConfig, process_stack
 from .store import Store, file_sha256
 
-
 PAGES_PER_TASK = 4  # pages a pool worker reads per task (in order, reading ahead)
 
 
