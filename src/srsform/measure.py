@@ -35,6 +35,7 @@ THICK_BASELINE_MM = 12.0  # ...against the line's own thickness over this stretc
 V_HALF_HEIGHT_MM = 3.0  # rows this close to the line are searched for the two strokes of a V
 V_MEET_MM = 1.5  # a V's strokes must meet this close to the line
 STOP_HIDDEN_WEIGHT = 1.0  # ink presumed under an end stop counts in a mark's centre
+UNDER_STOP_INK = 0.3  # ...and where it is this dark beyond the other stop, in its extent
 VERTEX_SCATTER_MM = 0.5  # a V's point, extrapolated from its strokes, is less sure
 STOP_WINDOW_MM = 1.5  # half-width of the window compared around each end stop
 STOP_EXTRA_INK_MM2 = 0.5  # one stop with this much more ink than the other is marked...
@@ -350,6 +351,7 @@ def _read_marks(ink: np.ndarray, row_at: _LineFit, signed: np.ndarray, half_t: f
     margin = int(3 * r)
     height, width = ink.shape
     seen_all = visible > 0
+    under = None  # pen ink under the stops, made when a mark meets one
     marks = []
     for group in groups:
         if sizes[group].sum() < MIN_MARK_AREA_MM2 * 0.4 * r * r:
@@ -369,13 +371,15 @@ def _read_marks(ink: np.ndarray, row_at: _LineFit, signed: np.ndarray, half_t: f
         x_mm, distance, rms = _locate(pen_box, seen, component, origin, row_at, left,
                                       right - left, geom, r)
         at_stop = bool((seen & at_stops[box]).any())
+        if at_stop and under is None:
+            under = _under_stops(ink, stops, row_at, left, right)
         if at_stop and _wide_near_line(seen, off_line[box], r):
-            x_mm, rms = _half_hidden(component, off_line[box], origin, left, right - left,
-                                     geom, r)
+            x_mm, rms = _half_hidden(component | (under[box] > UNDER_STOP_INK), off_line[box],
+                                     origin, left, right - left, geom, r)
         elif at_stop and min(x_mm, geom.length_mm - x_mm) < HIDDEN_CROSSING_MM:
             # The crossing point may be under the stop: read what shows around it instead.
-            x_mm, distance, rms = _locate_at_stop(pen_box, seen, component & (hidden[box] > 0),
-                                                  stops[box], near_stops[box], origin, row_at,
+            x_mm, distance, rms = _locate_at_stop(pen_box, seen, under[box], stops[box],
+                                                  near_stops[box], origin, row_at,
                                                   left, right - left, geom, r)
         x_mm, rms = _within_ink(x_mm, rms, component, origin, row_at, left, right - left,
                                 geom, r)
@@ -590,6 +594,26 @@ def _hidden_ink(ink: np.ndarray, visible: np.ndarray, mask: np.ndarray, stops: n
     return hidden, weight
 
 
+def _under_stops(ink: np.ndarray, stops: np.ndarray, row_at: _LineFit, left: float,
+                 right: float) -> np.ndarray:
+    """Pen ink presumed under each end stop (0..1 per pixel, zero outside the stops): the
+    darkness there beyond the other stop's at the same place. Both stops are printed alike, so
+    the other one is this one's print without the pen (at the other end, a mark is rare)."""
+    under = np.zeros(ink.shape, dtype=np.float32)
+    height, width = ink.shape
+    for this, other in ((left, right), (right, left)):
+        dx = int(round(other - this))
+        dy = int(round(float(row_at(other)) - float(row_at(this))))
+        rows, cols = np.nonzero(stops & (np.abs(np.arange(width) - this) < (right - left) / 2)
+                                [None, :])
+        src_rows, src_cols = rows + dy, cols + dx
+        fine = (src_rows >= 0) & (src_rows < height) & (src_cols >= 0) & (src_cols < width)
+        rows, cols = rows[fine], cols[fine]
+        under[rows, cols] = np.clip(ink[rows, cols] - ink[src_rows[fine], src_cols[fine]],
+                                    0.0, 1.0)
+    return under
+
+
 def _locate(pen: np.ndarray, seen: np.ndarray, component: np.ndarray, origin: tuple[int, int],
             row_at: _LineFit, left: float, length_px: float, geom: LineGeom, r: float
             ) -> tuple[float, float, float]:
@@ -639,7 +663,7 @@ def _locate(pen: np.ndarray, seen: np.ndarray, component: np.ndarray, origin: tu
     return (float(c0) - left) * to_mm, distance_px / r, rms
 
 
-def _locate_at_stop(pen: np.ndarray, seen: np.ndarray, hidden: np.ndarray, stops: np.ndarray,
+def _locate_at_stop(pen: np.ndarray, seen: np.ndarray, under: np.ndarray, stops: np.ndarray,
                     near_stops: np.ndarray, origin: tuple[int, int], row_at: _LineFit,
                     left: float, length_px: float, geom: LineGeom, r: float
                     ) -> tuple[float, float, float]:
@@ -655,7 +679,7 @@ def _locate_at_stop(pen: np.ndarray, seen: np.ndarray, hidden: np.ndarray, stops
     fit = _fit_whole_runs(seen, near_stops, origin, row_at, r)
     if fit is not None:
         return (fit[0] - left) * to_mm, 0.0, fit[1]
-    weights = np.where(seen, pen, 0.0) + STOP_HIDDEN_WEIGHT * (hidden & stops)
+    weights = np.where(seen, pen, 0.0) + STOP_HIDDEN_WEIGHT * np.where(stops, under, 0.0)
     rows, cols = _pixels(weights, origin)
     near = np.abs(rows - row_at(cols)) <= FIT_HALF_HEIGHT_MM * r
     if near.any():
