@@ -62,3 +62,33 @@ def test_a_scanner_streak_is_never_read_as_a_confident_answer(seed: int) -> None
         elif item.status == "ok":
             assert truth.true_mm is not None
             assert item.score == score_mm(truth.true_mm, "nearest_cm_half_up"), (truth, item)
+
+
+def test_a_speck_on_the_line_among_specks_is_not_read_as_a_dot() -> None:
+    # A speckled copy: toner specks of about 0.4 mm² lie in a blank item's zone, one of them
+    # right on the line, where it looks like a small pen dot. A mark no bigger than the specks
+    # beside it is not taken as an answer.
+    from srsform.register import find_markers, registration_from_markers
+
+    template = load_template("srs")
+    layout = build_layout(template)
+    keys = [item.key for item in template.items]
+    items = tuple(ItemTruth(key, () if key == keys[3] else (
+        PenMark("vertical", 32.0 + 15 * i, "black", 0.6),)) for i, key in enumerate(keys))
+    rng = np.random.default_rng(3)
+    code = PageCode(template.id, template.version, layout.layout_id, "SPECKS000001")
+    page = make_page(template, code, items, random_condition(rng, "clean"), 3)
+    gray = page.image.copy()
+    homography = registration_from_markers(find_markers(gray)).homography
+    line = layout.lines[3]
+    ppm = page.dpi / 25.4
+    # (radius mm: the one on the line loses its middle to the line's mask)
+    for dx, dy, radius in ((86.6, 0.0, 0.42), (60.0, -4.5, 0.32), (20.0, 3.8, 0.32)):
+        x, y = cv2.perspectiveTransform(
+            np.array([[[line.x0_mm + dx, line.y_mm + dy]]]), homography).reshape(2)
+        cv2.circle(gray, (int(round(x)), int(round(y))), int(round(radius * ppm)), 20, -1)
+    result = read_page(PageImage("specks.png", 1, gray, ppm, None),
+                       ScanConfig(templates=tuple(load_bundled())))
+    blank = result.items[3]
+    assert blank.status != "ok", blank
+    assert all(item.status == "ok" for item in result.items[:3])

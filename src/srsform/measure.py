@@ -52,6 +52,7 @@ PLAUSIBLE_BAND_MM = 1.5  # a mark's reading must fall within its ink this close 
 PLAUSIBLE_SLACK_MM = 0.5  # ...give or take this much
 IRREGULAR_RMS_MM = 1.2  # scatter beyond this: a smudge or scribble, not a clear mark
 SOLID_MARK_AREA_MM2 = 0.8  # a second mark at least this large makes an item "multiple"
+SMALL_MARK_MM2 = 0.6  # a mark this small is doubted when specks of half its size lie near it
 WIDE_MARK_MM = 8.5  # one mark's ink near the line is narrower than this (crosses: <= 8)
 STREAK_CHECK_MM = 5.0  # a thin dark line going on this far above and below the mark zone...
 STREAK_HALF_WIDTH_MM = 2.0  # ...within this of the mark, in most rows (STREAK_ROW_SHARE)...
@@ -860,6 +861,11 @@ def _judge(marks: list[MarkCandidate]) -> tuple[str, MarkCandidate | None, list[
         reasons.append("mark shape is irregular (smudge or scribble?)")
     if first.spans_zone:
         reasons.append(STREAK_REASON)
+    if first.area_mm2 < SMALL_MARK_MM2 and any(
+            m is not first and m.area_mm2 >= 0.5 * first.area_mm2 for m in marks):
+        # On a speckled copy a speck on the line looks like a small dot: a mark no bigger
+        # than the specks beside it is not taken on trust.
+        reasons.append("a small mark among specks of its size (toner on a copy?)")
     if first.touches_stop and NEAR_END_MM <= first.x_mm <= LINE_LENGTH_MM - NEAR_END_MM:
         # Away from the end, a stop that hides part of a mark can change its score (a
         # circle round a point near the end shows only its far side).
