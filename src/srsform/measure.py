@@ -64,6 +64,7 @@ STREAK_CONTRAST = 0.25  # ...at least this dark (vs the print): a scanner streak
 BASE_SIGMA_MM = 0.025
 SIGMA_PER_PIXEL = 0.2
 SIGMA_PER_SCATTER = 0.25
+SIGMA_PER_BLUR = 0.1  # per mm the printed line shows wider than printed (blur)
 NO_ENDS_SIGMA_MM = 0.3
 
 
@@ -156,7 +157,9 @@ def measure_line(gray: np.ndarray, homography: np.ndarray, geom: LineGeom,
                            contrast, r):
             status = "uncertain"
             reasons.append(STREAK_REASON)
-    sigma = _sigma(chosen, ends_found, image_px_per_mm)
+    # How much wider the printed line shows than it is printed: the blur of this image.
+    blur_mm = max(0.0, half_t / r - geom.thickness_mm / 2)
+    sigma = _sigma(chosen, ends_found, image_px_per_mm, blur_mm)
     confidence = _confidence(status, chosen, ends_found, sigma)
     raw = chosen.x_mm if chosen is not None else None
     mm = None if raw is None else math.floor(min(100.0, max(0.0, raw)) * 10.0 + 0.5) / 10.0
@@ -882,12 +885,14 @@ def _same_end(a: MarkCandidate, b: MarkCandidate) -> bool:
             or min(a.x_mm, b.x_mm) > LINE_LENGTH_MM - NEAR_END_MM)
 
 
-def _sigma(mark: MarkCandidate | None, ends_found: bool, image_px_per_mm: float) -> float:
-    """A conservative standard error of the reading, from resolution, fit and ends."""
+def _sigma(mark: MarkCandidate | None, ends_found: bool, image_px_per_mm: float,
+           blur_mm: float = 0.0) -> float:
+    """A conservative standard error of the reading, from resolution, blur, fit and ends."""
     if mark is None:
         return 0.0
     pixel_mm = 1.0 / max(image_px_per_mm, 1.0)
-    sigma = BASE_SIGMA_MM + SIGMA_PER_PIXEL * pixel_mm + SIGMA_PER_SCATTER * mark.fit_rms_mm
+    sigma = (BASE_SIGMA_MM + SIGMA_PER_PIXEL * pixel_mm + SIGMA_PER_BLUR * blur_mm
+             + SIGMA_PER_SCATTER * mark.fit_rms_mm)
     if not ends_found:
         sigma += NO_ENDS_SIGMA_MM
     return round(sigma, 3)
