@@ -37,7 +37,7 @@ import pikepdf
 from PIL import Image
 
 from srsform.layout import build_layout
-from srsform.pagecode import PageCode
+from srsform.pagecode import SERIAL_ALPHABET, SERIAL_LENGTH, PageCode
 from srsform.synth import make_page, random_condition, random_marks
 from srsform.templates import load_template
 
@@ -48,7 +48,6 @@ SEED = 2024
 RATIO_TARGET = 0.25
 PEAK_MB_TARGET = 400.0
 SCAN_OK_EXIT_CODES = (0, 4, 5)  # all ok / some pages for review / some pages failed
-_SERIAL_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _TIME = "/usr/bin/time"
 # Fallback when GNU time is missing: a fresh wrapper process whose only child is the command,
 # so its RUSAGE_CHILDREN peak is that command's own peak (KiB on Linux).
@@ -99,7 +98,7 @@ def render_scan(index: int) -> bytes:
                                     jpeg_quality=JPEG_QUALITY)
     roster = rng.random() < 0.6
     code = PageCode(template.id, template.version, build_layout(template).layout_id,
-                    "".join(rng.choice(list(_SERIAL_ALPHABET), 12)),
+                    "".join(rng.choice(list(SERIAL_ALPHABET), SERIAL_LENGTH)),
                     f"C{rng.integers(100, 10000):04d}" if roster else None,
                     int(rng.integers(1, 31)) if roster else None)
     page = make_page(template, code, random_marks(rng), condition, int(rng.integers(2**31)))

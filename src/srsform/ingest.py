@@ -402,10 +402,10 @@ def _load_pdf_page(ref: PageRef, reduce: int, keep_color: bool) -> PageImage:
     page = pdf.pages[ref.page - 1]
     _check_content(page.obj)
     placement = _single_scan(page.obj)
-    damage = None
+    jpeg = _stored_jpeg(placement.image) if placement is not None else None
+    damage = TRUNCATED_JPEG if jpeg is not None and jpeg_truncated(jpeg[-64:]) else None
     if placement is not None:
-        damage = TRUNCATED_JPEG if _dct_truncated(placement.image) else None
-        extracted = _extract_scan(ref, placement, reduce, keep_color)
+        extracted = _extract_scan(ref, placement, jpeg, reduce, keep_color)
         if extracted is not None:
             return dataclasses.replace(extracted, damage=damage) if damage else extracted
     box = _page_box(page.obj) or (0.0, 0.0, 612.0, 792.0)
@@ -413,17 +413,15 @@ def _load_pdf_page(ref: PageRef, reduce: int, keep_color: bool) -> PageImage:
     return dataclasses.replace(rendered, damage=damage) if damage else rendered
 
 
-def _dct_truncated(image: pikepdf.Object) -> bool:
-    """A scan stored as one JPEG whose data is cut short (see jpeg_truncated)."""
+def _stored_jpeg(image: pikepdf.Object) -> bytes | None:
+    """The JPEG data of a scan stored as one plain JPEG (read once: it is decoded from these
+    bytes and checked for being cut short); None for any other image."""
     try:
-        filters = image.get("/Filter")
-        if isinstance(filters, pikepdf.Array):
-            filters = filters[0] if len(filters) == 1 else None
-        if filters != pikepdf.Name.DCTDecode:
-            return False
-        return jpeg_truncated(image.read_raw_bytes()[-64:])
+        if pikepdf.PdfImage(image).filters != ["/DCTDecode"]:
+            return None
+        return image.read_raw_bytes()
     except _EXTRACTION_ERRORS:
-        return False
+        return None
 
 
 def _check_content(page: pikepdf.Object) -> None:
@@ -528,7 +526,7 @@ def _cover(ctm: Matrix, box: tuple[float, float, float, float] | None) -> float:
     return inter / (union - inter) if union > inter else 0.0
 
 
-def _extract_scan(ref: PageRef, placement: _Placement, reduce: int,
+def _extract_scan(ref: PageRef, placement: _Placement, jpeg: bytes | None, reduce: int,
                   keep_color: bool) -> PageImage | None:
     """The page's scan as stored in the PDF, upright; None if it must be rendered instead."""
     image, ctm = placement.image, placement.ctm
@@ -538,7 +536,7 @@ def _extract_scan(ref: PageRef, placement: _Placement, reduce: int,
     px_per_mm *= PT_PER_INCH / MM_PER_INCH
     reduce = _resolve_reduce(reduce, float(px_per_mm))
     try:
-        decoded = _decode_pdf_image(image, reduce, keep_color)
+        decoded = _decode_pdf_image(image, jpeg, reduce, keep_color)
     except _EXTRACTION_ERRORS:
         return None
     if decoded is None:
@@ -548,18 +546,19 @@ def _extract_scan(ref: PageRef, placement: _Placement, reduce: int,
     return _page_image(ref, pixels, float(px_per_mm), reduce, keep_color, reduced)
 
 
-def _decode_pdf_image(image: pikepdf.Object, reduce: int,
+def _decode_pdf_image(image: pikepdf.Object, jpeg: bytes | None, reduce: int,
                       keep_color: bool) -> tuple[np.ndarray, bool] | None:
-    """Pixels in stored orientation, and whether they are already reduced."""
+    """Pixels in stored orientation, and whether they are already reduced (`jpeg`: the
+    image's data when it is stored as a plain JPEG, see _stored_jpeg)."""
     pdf_image = pikepdf.PdfImage(image)
-    if pdf_image.filters != ["/DCTDecode"]:
+    if jpeg is None:
         return _pil_to_array(pdf_image.as_pil_image()), False
     if pdf_image.mode == "CMYK":
         return None  # Adobe-inverted CMYK JPEGs: let poppler decide, as viewers do
     table = _JPEG_COLOR if keep_color and pdf_image.mode != "L" else _JPEG_GRAY
     # PDF viewers ignore EXIF orientation inside embedded JPEGs, so must we.
     flags = table[reduce] | cv2.IMREAD_IGNORE_ORIENTATION
-    pixels = cv2.imdecode(np.frombuffer(image.read_raw_bytes(), np.uint8), flags)
+    pixels = cv2.imdecode(np.frombuffer(jpeg, np.uint8), flags)
     if pixels is None:
         return None
     decode = image.get("/Decode")

@@ -157,9 +157,7 @@ def measure_line(gray: np.ndarray, homography: np.ndarray, geom: LineGeom,
                            contrast, r):
             status = "uncertain"
             reasons.append(STREAK_REASON)
-    # How much wider the printed line shows than it is printed: the blur of this image.
-    blur_mm = max(0.0, half_t / r - geom.thickness_mm / 2)
-    sigma = _sigma(chosen, ends_found, image_px_per_mm, blur_mm)
+    sigma = _sigma(chosen, ends_found, image_px_per_mm, _blur_px(half_t, geom, r) / r)
     confidence = _confidence(status, chosen, ends_found, sigma)
     raw = chosen.x_mm if chosen is not None else None
     mm = None if raw is None else math.floor(min(100.0, max(0.0, raw)) * 10.0 + 0.5) / 10.0
@@ -286,6 +284,11 @@ def _find_stop(ink: np.ndarray, row_at: _LineFit, nominal_col: float, geom: Line
     return found, True
 
 
+def _blur_px(half_t: float, geom: LineGeom, r: float) -> float:
+    """The line's measured half-thickness beyond its printed one: the blur of this image."""
+    return max(0.0, half_t - geom.thickness_mm * r / 2)
+
+
 def _print_mask(offset: np.ndarray, half_t: float, left: float, right: float,
                 geom: LineGeom, r: float) -> tuple[np.ndarray, np.ndarray]:
     """Where the printed line and the end stops are (pen ink there cannot be seen), given
@@ -295,9 +298,8 @@ def _print_mask(offset: np.ndarray, half_t: float, left: float, right: float,
     margin = PRINT_MASK_MARGIN_MM * r
     along = (cols >= left - 2 * margin) & (cols <= right + 2 * margin)
     on_line = (offset <= half_t + margin) & along
-    # The line's measured half-thickness beyond its printed one is the blur of this scan;
-    # the stops spread by as much.
-    spread = max(0.0, half_t - geom.thickness_mm * r / 2)
+    # The stops spread by as much as the line does: the blur of this scan.
+    spread = _blur_px(half_t, geom, r)
     stop_half_w = geom.stop_width_mm * r / 2 + spread + 1.5 * margin
     stop_span = geom.stop_half_height_mm * r + spread + 2 * margin
     on_stop = np.zeros(shape, dtype=bool)
@@ -377,7 +379,9 @@ def _read_marks(ink: np.ndarray, row_at: _LineFit, signed: np.ndarray, half_t: f
         at_stop = bool((seen & at_stops[box]).any())
         if at_stop and under is None:
             under = _under_stops(ink, stops, row_at, left, right)
-        if at_stop and _wide_near_line(seen, off_line[box], r):
+        near_span = _near_span(seen, off_line[box], r)
+        # Visible ink near the line wider than a tick: a circle or a cross.
+        if at_stop and near_span is not None and near_span > WIDE_ONE_SIDED_MM:
             x_mm, rms = _half_hidden(component | (under[box] > UNDER_STOP_INK), off_line[box],
                                      origin, left, right - left, geom, r)
         elif at_stop and min(x_mm, geom.length_mm - x_mm) < HIDDEN_CROSSING_MM:
@@ -397,7 +401,8 @@ def _read_marks(ink: np.ndarray, row_at: _LineFit, signed: np.ndarray, half_t: f
                                    layered=_layered(seen, mask[box], r),
                                    spans_zone=(top <= 1 and bottom >= height - 1)
                                    or (left_col <= 1 and right_col >= width - 1),
-                                   near_width_mm=_near_width(seen, off_line[box], r),
+                                   near_width_mm=0.0 if near_span is None
+                                   else near_span + 1.0 / r,
                                    touches_stop=_hugs_stop(component & near_stops[box],
                                                            signed[box], meeting_band)))
     marks.sort(key=lambda m: -m.area_mm2)
@@ -504,16 +509,11 @@ def _hugs_stop(contact: np.ndarray, signed: np.ndarray, band: float) -> bool:
     return bool((contact & (signed < -band)).any() and (contact & (signed > band)).any())
 
 
-def _near_width(seen: np.ndarray, off_line: np.ndarray, r: float) -> float:
-    """The width (mm) of a mark's visible ink within FIT_HALF_HEIGHT_MM of the line."""
+def _near_span(seen: np.ndarray, off_line: np.ndarray, r: float) -> float | None:
+    """How far (mm) a mark's visible ink within FIT_HALF_HEIGHT_MM of the line spans, from
+    its first column's centre to its last's; None when it has none there."""
     cols = np.nonzero((seen & (off_line <= FIT_HALF_HEIGHT_MM * r)).any(axis=0))[0]
-    return float(np.ptp(cols) + 1) / r if cols.size else 0.0
-
-
-def _wide_near_line(seen: np.ndarray, off_line: np.ndarray, r: float) -> bool:
-    """The mark's visible ink near the line is wider than a tick: a circle or a cross."""
-    cols = np.nonzero((seen & (off_line <= FIT_HALF_HEIGHT_MM * r)).any(axis=0))[0]
-    return cols.size > 0 and float(np.ptp(cols)) > WIDE_ONE_SIDED_MM * r
+    return float(np.ptp(cols)) / r if cols.size else None
 
 
 def _half_hidden(component: np.ndarray, off_line: np.ndarray, origin: tuple[int, int],

@@ -12,7 +12,8 @@ import secrets
 from dataclasses import dataclass
 
 PREFIX = "SRSF1"
-_SERIAL_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
+SERIAL_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
+SERIAL_LENGTH = 12
 _CODE_RE = re.compile(r"^[A-Za-z0-9._-]{1,32}$")
 
 
@@ -37,7 +38,7 @@ class PageCode:
 
 def new_serial() -> str:
     """A random 12-character serial (60 bits): unique across print runs in practice."""
-    return "".join(secrets.choice(_SERIAL_ALPHABET) for _ in range(12))
+    return "".join(secrets.choice(SERIAL_ALPHABET) for _ in range(SERIAL_LENGTH))
 
 
 def is_valid_client_code(code: str) -> bool:

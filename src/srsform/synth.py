@@ -24,7 +24,7 @@ from pdf2image import convert_from_bytes
 from PIL import Image, TiffImagePlugin
 
 from .layout import PAPERS_MM, LineGeom, build_layout, page_offset_mm
-from .pagecode import PageCode
+from .pagecode import SERIAL_ALPHABET, SERIAL_LENGTH, PageCode
 from .render import PageSpec, render_pdf
 from .templates import Template, load_template
 
@@ -38,7 +38,6 @@ _RECIPE_WEIGHTS = (0.30, 0.20, 0.10, 0.05, 0.04, 0.08, 0.05, 0.03, 0.03, 0.04, 0
 _SCHEDULE = (("office", 0), ("clean", 0), ("office", 180), ("fax", 0), ("phone", 0), ("copy", 0),
              ("office_color", 0), ("office", 90), ("low_res", 0), ("fax", 180), ("phone", 180),
              ("copy", 270), ("office", 0), ("high_res", 0), ("phone", 90))
-_SERIAL_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _BINARY_THRESHOLD = 150  # grey level below which a 1-bit scanner prints black
 
 
@@ -302,7 +301,7 @@ def make_stack(n_pages: int, seed: int, template_name: str = "srs") -> list[Synt
 
 
 def _serial(rng: np.random.Generator) -> str:
-    return "".join(rng.choice(list(_SERIAL_ALPHABET), 12))
+    return "".join(rng.choice(list(SERIAL_ALPHABET), SERIAL_LENGTH))
 
 
 def _paper_dpi(condition: ScanCondition) -> int:
