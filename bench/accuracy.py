@@ -12,15 +12,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-from srsform.accuracy import compare, load_truth
-from srsform.ingest import expand_inputs
-from srsform.pipeline import ScanConfig, iter_page_refs, process_stack
-from srsform.synth import make_stack, write_stack
-from srsform.templates import load_bundled
+# The test-data generators (synthetic filled and scanned forms) live with the tests,
+# not in the shipped package.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from srsform.form.templates import load_bundled
+from srsform.read.ingest import expand_inputs
+from srsform.read.pipeline import ScanConfig, iter_page_refs, process_stack
+from support.accuracy import compare, load_truth
+from support.synth import make_stack, write_stack
 
 
 def main() -> None:

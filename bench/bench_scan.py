@@ -36,10 +36,14 @@ import numpy as np
 import pikepdf
 from PIL import Image
 
-from srsform.layout import build_layout
-from srsform.pagecode import SERIAL_ALPHABET, SERIAL_LENGTH, PageCode
-from srsform.synth import make_page, random_condition, random_marks
-from srsform.templates import load_template
+# The test-data generators (synthetic filled and scanned forms) live with the tests,
+# not in the shipped package.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from srsform.form.layout import build_layout
+from srsform.form.pagecode import SERIAL_ALPHABET, SERIAL_LENGTH, PageCode
+from srsform.form.templates import load_template
+from support.synth import make_page, random_condition, random_marks
 
 OUT_DIR = Path(__file__).resolve().parent / "out"
 DPI = 300

@@ -12,17 +12,22 @@ Run from anywhere: `python samples/make_samples.py`. The output is deterministic
 
 from __future__ import annotations
 
+import sys
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 from reportlab import rl_config
 
-from srsform import synth
-from srsform.layout import build_layout
-from srsform.pagecode import PageCode
-from srsform.render import PageSpec, render_pdf
-from srsform.templates import load_template
+# The test-data generators (synthetic filled and scanned forms) live with the tests,
+# not in the shipped package.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from srsform.form.layout import build_layout
+from srsform.form.pagecode import PageCode
+from srsform.form.render import PageSpec, render_pdf
+from srsform.form.templates import load_template
+from support import synth
 
 HERE = Path(__file__).resolve().parent
 SEED = 2024

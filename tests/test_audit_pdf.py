@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from srsform.cli import main
-from srsform.synth import make_stack
+from support.synth import make_stack
 from test_store import _image_pdf
 
 PT_PER_MM = 72 / 25.4

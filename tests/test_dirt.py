@@ -12,13 +12,13 @@ import cv2
 import numpy as np
 import pytest
 
-from srsform.ingest import PageImage
-from srsform.layout import build_layout
-from srsform.pagecode import PageCode
-from srsform.pipeline import ScanConfig, read_page
-from srsform.score import score_mm
-from srsform.synth import ItemTruth, PenMark, make_page, random_condition
-from srsform.templates import load_bundled, load_template
+from srsform.form.layout import build_layout
+from srsform.form.pagecode import PageCode
+from srsform.form.templates import load_bundled, load_template
+from srsform.read.ingest import PageImage
+from srsform.read.pipeline import ScanConfig, read_page
+from srsform.read.score import score_mm
+from support.synth import ItemTruth, PenMark, make_page, random_condition
 
 CONDITIONS = ("clean", "office", "copy", "fax", "low_res", "office_color")
 
@@ -68,7 +68,7 @@ def test_a_speck_on_the_line_among_specks_is_not_read_as_a_dot() -> None:
     # A speckled copy: toner specks of about 0.4 mm² lie in a blank item's zone, one of them
     # right on the line, where it looks like a small pen dot. A mark no bigger than the specks
     # beside it is not taken as an answer.
-    from srsform.register import find_markers, registration_from_markers
+    from srsform.read.register import find_markers, registration_from_markers
 
     template = load_template("srs")
     layout = build_layout(template)

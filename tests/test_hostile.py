@@ -20,11 +20,12 @@ from hostile.build import (
     build_corpus,
     write_unknown_template,
 )
-from srsform import ingest
 from srsform.errors import ExitCode
-from srsform.ingest import PageRef, list_pages, load_page
-from srsform.pipeline import PAGE_STATUSES, PageResult, ScanConfig, process_page
-from srsform.templates import load_bundled, load_template
+from srsform.form.templates import load_bundled, load_template
+from srsform.read import ingest
+from srsform.read.ingest import PageRef, list_pages, load_page
+from srsform.read.pipeline import ScanConfig, process_page
+from srsform.records import PAGE_STATUSES, PageResult
 
 MIN_FILES = 25
 HUNG_TOOL = """#!/bin/sh

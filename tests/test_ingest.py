@@ -17,9 +17,9 @@ from PIL import Image, TiffImagePlugin
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
-from srsform import ingest
 from srsform.errors import ConfigError, DecodeError
-from srsform.ingest import PageFailure, PageRef, expand_inputs, list_pages, load_page
+from srsform.read import ingest
+from srsform.read.ingest import PageFailure, PageRef, expand_inputs, list_pages, load_page
 
 DPI = 300
 PAGE_MM = (100.0, 120.0)  # a small page keeps the images (and the tests) quick

@@ -25,9 +25,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from srsform.cli import main
-from srsform.layout import build_layout
-from srsform.pagecode import PageCode, is_valid_client_code, new_serial, parse_payload
-from srsform.templates import load_template
+from srsform.form.layout import build_layout
+from srsform.form.pagecode import PageCode, is_valid_client_code, new_serial, parse_payload
+from srsform.form.templates import load_template
 
 PAPER_PT = {"a4": (595.28, 841.89), "letter": (612.0, 792.0)}
 PAGE_SIZE_TOLERANCE_PT = 0.5

@@ -15,17 +15,17 @@ import numpy as np
 import pytest
 
 from srsform.errors import UnreadableError
-from srsform.layout import MARKERS, QR_BOX, Layout, build_layout, page_offset_mm
-from srsform.pagecode import PageCode
-from srsform.register import (
+from srsform.form.layout import MARKERS, QR_BOX, Layout, build_layout, page_offset_mm
+from srsform.form.pagecode import PageCode
+from srsform.form.render import PageSpec, render_pdf
+from srsform.form.templates import load_template
+from srsform.read.register import (
     Registration,
     describe_non_form,
     find_markers,
     read_page_code,
     registration_from_markers,
 )
-from srsform.render import PageSpec, render_pdf
-from srsform.templates import load_template
 
 DPI = 200
 PX_PER_MM = DPI / 25.4
@@ -291,9 +291,9 @@ def test_a_small_blurred_phone_photo_still_gives_its_page_code() -> None:
     # its modules where the form puts them reads it.
     import cv2
 
-    from srsform.layout import QR_BOX
-    from srsform.register import find_markers, read_page_code, registration_from_markers
-    from srsform.synth import plan_stack, render_plan
+    from srsform.form.layout import QR_BOX
+    from srsform.read.register import find_markers, read_page_code, registration_from_markers
+    from support.synth import plan_stack, render_plan
 
     plans = [p for p in plan_stack(120, 10) if p.kind == "form" and p.condition.phone]
     plan = next(p for p in plans if p.code is not None and p.code.serial == "2QKQSC6A1NMA")

@@ -17,12 +17,13 @@ from hypothesis import strategies as st
 
 from srsform.cli import main
 from srsform.errors import ExitCode
-from srsform.export import csv_cell, render_records
-from srsform.ingest import PageFailure, PageRef
-from srsform.measure import LineMeasurement
-from srsform.pipeline import PageResult, ScanConfig, process_page, process_stack
-from srsform.score import score_mm, score_page
-from srsform.templates import load_bundled, load_template
+from srsform.form.templates import load_bundled, load_template
+from srsform.read.ingest import PageFailure, PageRef
+from srsform.read.measure import LineMeasurement
+from srsform.read.pipeline import ScanConfig, process_page, process_stack
+from srsform.read.score import score_mm, score_page
+from srsform.records import PageResult
+from srsform.report.export import csv_cell, render_records
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 RECORD_KEYS = {"source", "page", "status", "template", "layout", "serial", "client", "session",
@@ -142,9 +143,9 @@ def test_a_wrongly_stated_resolution_is_flagged_with_its_likely_cause(tmp_path: 
     # page"; the scores, measured against the line ends, stand.
     from PIL import Image
 
-    from srsform.layout import build_layout
-    from srsform.pagecode import PageCode
-    from srsform.synth import make_page, random_condition, random_marks
+    from srsform.form.layout import build_layout
+    from srsform.form.pagecode import PageCode
+    from support.synth import make_page, random_condition, random_marks
 
     rng = np.random.default_rng(5)
     template = load_template("srs")
@@ -169,9 +170,9 @@ def test_a_crossed_out_answer_touching_the_answer_is_not_read_as_one_mark() -> N
     # check mark beside it (the answer, 89.8 mm): one connected blob of ink 9 mm wide along
     # the line, which was read 'ok' at 86.5 mm, between the two. Found on a generated stack
     # (seed 5); the page is made again here and decoded at half size, as a scan is.
-    from srsform.ingest import PageImage
-    from srsform.pipeline import read_page
-    from srsform.synth import plan_stack, render_plan
+    from srsform.read.ingest import PageImage
+    from srsform.read.pipeline import read_page
+    from support.synth import plan_stack, render_plan
 
     plan = next(p for p in plan_stack(120, 5) if p.kind == "form" and any(
         [m.x_mm for m in item.marks] == [85.76, 89.81] for item in p.items))
@@ -190,9 +191,9 @@ def test_a_circle_half_hidden_by_an_end_stop_is_not_read_from_its_far_side() -> 
     # it, and what shows near the line is the circle's right side alone, like a tick at
     # 5.3 mm, which was read 'ok' with score 1 instead of 0. Found on a generated stack
     # (seed 10, a 200 dpi 1-bit fax page); the page is made again here.
-    from srsform.ingest import PageImage
-    from srsform.pipeline import read_page
-    from srsform.synth import plan_stack, render_plan
+    from srsform.read.ingest import PageImage
+    from srsform.read.pipeline import read_page
+    from support.synth import plan_stack, render_plan
 
     plan = next(p for p in plan_stack(120, 10) if p.kind == "form" and any(
         [(m.kind, m.x_mm) for m in item.marks] == [("circle", 2.72)] for item in p.items))

@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from srsform.accuracy import compare, load_truth
-from srsform.ingest import expand_inputs
-from srsform.pipeline import ScanConfig, iter_page_refs, process_stack
-from srsform.synth import CONDITIONS, INKS, MARK_KINDS, make_stack, write_stack
-from srsform.templates import load_bundled
+from srsform.form.templates import load_bundled
+from srsform.read.ingest import expand_inputs
+from srsform.read.pipeline import ScanConfig, iter_page_refs, process_stack
+from support.accuracy import compare, load_truth
+from support.synth import CONDITIONS, INKS, MARK_KINDS, make_stack, write_stack
 
 STACK_PAGES = 64
 SEED = 11

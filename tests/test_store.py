@@ -20,7 +20,7 @@ from click.testing import CliRunner
 
 from srsform.cli import main
 from srsform.store import SCHEMA_VERSION, Store
-from srsform.synth import make_stack
+from support.synth import make_stack
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "scans"
 
@@ -126,10 +126,10 @@ def test_a_sheet_scanned_twice_is_flagged_not_counted_twice(tmp_path: Path) -> N
 def _blank_form_copy(path: Path, marks_mm: tuple[float, ...], seed: int) -> None:
     """A photocopy of one printed blank SRS form (serial COPIEDBLANK1, no client), filled
     with vertical ticks at `marks_mm` and scanned clean."""
-    from srsform.layout import build_layout
-    from srsform.pagecode import PageCode
-    from srsform.synth import ItemTruth, PenMark, make_page, random_condition
-    from srsform.templates import load_template
+    from srsform.form.layout import build_layout
+    from srsform.form.pagecode import PageCode
+    from srsform.form.templates import load_template
+    from support.synth import ItemTruth, PenMark, make_page, random_condition
 
     template = load_template("srs")
     code = PageCode("srs", template.version, build_layout(template).layout_id, "COPIEDBLANK1")

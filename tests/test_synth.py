@@ -9,10 +9,10 @@ import pikepdf
 import pytest
 from PIL import Image
 
-from srsform import synth
-from srsform.layout import build_layout, page_offset_mm
-from srsform.pagecode import PageCode
-from srsform.templates import load_template
+from srsform.form.layout import build_layout, page_offset_mm
+from srsform.form.pagecode import PageCode
+from srsform.form.templates import load_template
+from support import synth
 
 SEED = 20240314
 

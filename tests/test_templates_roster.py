@@ -19,10 +19,10 @@ from hypothesis import strategies as st
 
 from srsform.cli import main
 from srsform.errors import ExitCode
-from srsform.layout import build_layout
-from srsform.pagecode import is_valid_client_code
-from srsform.roster import read_roster
-from srsform.templates import load_template
+from srsform.form.layout import build_layout
+from srsform.form.pagecode import is_valid_client_code
+from srsform.form.roster import read_roster
+from srsform.form.templates import load_template
 
 VALID_TEMPLATE = """\
 id = "clinic"

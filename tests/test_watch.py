@@ -11,9 +11,9 @@ import time
 from pathlib import Path
 
 from srsform import batch
-from srsform.pipeline import ScanConfig
+from srsform.form.templates import load_bundled
+from srsform.read.pipeline import ScanConfig
 from srsform.store import Store
-from srsform.templates import load_bundled
 from srsform.watch import Watcher
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "scans"

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 
 import cv2
 
-from .ingest import PageFailure, PageRef, list_pages
-from .pipeline import PageResult, ScanConfig, process_stack
+from .read.ingest import PageFailure, PageRef, list_pages
+from .read.pipeline import ScanConfig, process_stack
+from .records import PageResult
 from .store import Store, file_sha256
 
 PAGES_PER_TASK = 4  # pages a pool worker reads per task (in order, reading ahead)

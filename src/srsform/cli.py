@@ -13,9 +13,17 @@ from pathlib import Path
 
 import click
 
-from . import batch, review
+from . import batch
 from .errors import ConfigError, ExitCode, SrsformError
-from .export import (
+from .form.layout import PAPERS_MM, build_layout
+from .form.pagecode import PageCode, new_serial
+from .form.roster import read_roster
+from .form.templates import load_bundled, load_template
+from .read.ingest import expand_inputs
+from .read.pipeline import ScanConfig
+from .records import PageResult
+from .report import review
+from .report.export import (
     FORMATS,
     IN_FORCE_FORMATS,
     guess_format,
@@ -23,13 +31,7 @@ from .export import (
     open_writer,
     write_in_force,
 )
-from .ingest import expand_inputs
-from .layout import PAPERS_MM, build_layout
-from .pagecode import PageCode, new_serial
-from .pipeline import PageResult, ScanConfig
-from .roster import read_roster
 from .store import Store
-from .templates import load_bundled, load_template
 from .watch import Watcher
 
 log = logging.getLogger("srsform")
@@ -99,7 +101,7 @@ def templates_command() -> None:
 def print_command(template_name: str, paper: str, copies: int, roster: Path | None,
                   output: Path) -> None:
     """Print blank or personalised forms to a PDF."""
-    from .render import PageSpec, render_pdf  # reportlab: loaded only to print
+    from .form.render import PageSpec, render_pdf  # reportlab: loaded only to print
 
     template = load_template(template_name)
     layout = build_layout(template)
@@ -172,7 +174,8 @@ def scan_command(ctx: click.Context, inputs: tuple[str, ...], output: str, fmt: 
 
             batch.run(plans, store, config, jobs=jobs, on_page=advance)
         # The values in force: a person's corrections, where made, over the readings.
-        results = [result for result, _ in review.records_in_force(store, plans)]
+        results = [result for result, _ in review.records_in_force(
+            store, [(p.source_id, p.path) for p in plans])]
         # Item columns of the forms met, in form order (all templates' if none was read).
         keys = [i.key for r in results for i in r.items] or [
             item.key for t in templates for item in t.items]
@@ -480,7 +483,10 @@ def audit_command(ctx: click.Context, keyed: Path | None, as_json: bool, db_path
     if keyed is None and pdf_path is None:
         raise ConfigError("give -o audit.pdf for the report, and/or --against keyed.csv")
     if pdf_path is not None:
-        from .audit import select_pages, write_audit_pdf  # reportlab: loaded only for the PDF
+        from .report.audit_pdf import (  # reportlab: loaded only for the PDF
+            select_pages,
+            write_audit_pdf,
+        )
 
         with _existing_store(db_path) as store:
             pages = select_pages(store, only_flagged=only_flagged, client=client, since=since)

@@ -16,8 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from .errors import ConfigError
-from .pipeline import PageResult
-from .score import ItemScore
+from .records import ItemScore, PageResult
 
 SCHEMA_VERSION = 2
 SAME_MARK_MM = 2.0  # two readings of one sheet agree this closely on every item

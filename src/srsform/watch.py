@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import batch
-from .pipeline import PageResult, ScanConfig
+from .read.pipeline import ScanConfig
+from .records import PageResult
 from .store import Store
 
 log = logging.getLogger(__name__)

@@ -30,11 +30,11 @@ from reportlab import rl_config
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
-from srsform import synth
-from srsform.layout import MARKERS, PAPERS_MM, QR_BOX, build_layout, page_offset_mm
-from srsform.pagecode import PageCode
-from srsform.render import PageSpec, render_pdf
-from srsform.templates import Template, load_template, parse_template
+from srsform.form.layout import MARKERS, PAPERS_MM, QR_BOX, build_layout, page_offset_mm
+from srsform.form.pagecode import PageCode
+from srsform.form.render import PageSpec, render_pdf
+from srsform.form.templates import Template, load_template, parse_template
+from support import synth
 
 READ = frozenset({"ok", "review"})
 ERROR = frozenset({"error"})

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .pipeline import PageResult
+from srsform.form.layout import LINE_LENGTH_MM
+from srsform.records import PageResult
 
 COINCIDENT_MM = 1.5  # two marks this close give one answer, whichever a reader takes
 
@@ -77,7 +78,7 @@ class AccuracyReport:
 
 def true_score_of(true_mm: float, rounding: str) -> float | int:
     """The score of an exactly known position (no 0.1 mm rounding first)."""
-    mm = min(100.0, max(0.0, true_mm))
+    mm = min(LINE_LENGTH_MM, max(0.0, true_mm))
     if rounding == "nearest_cm_half_up":
         return int(np.floor(mm / 10.0 + 0.5))
     return float(np.floor(mm + 0.5)) / 10.0

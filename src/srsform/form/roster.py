@@ -6,7 +6,7 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import RosterError
+from ..errors import RosterError
 from .pagecode import is_valid_client_code
 
 REQUIRED_COLUMNS = ("client", "session", "date")

@@ -19,7 +19,8 @@ import numpy as np
 import pikepdf
 from PIL import Image, ImageOps
 
-from .errors import ConfigError, DecodeError
+from ..errors import ConfigError, DecodeError
+from ..form.layout import MM_PER_INCH
 
 MAX_PIXELS = 200_000_000  # refuse larger images before decoding (decompression bombs)
 MIN_SIDE_PX = 300  # a scanned form is never smaller than this on either side
@@ -34,7 +35,6 @@ AUTO = 0  # reduce=AUTO: the largest reduction that keeps AUTO_MIN_PX_PER_MM
 AUTO_MIN_PX_PER_MM = 5.5  # about 140 dpi: enough to measure pen marks to 0.1 mm
 AUTO_SLACK = 0.85  # a page measuring below this share of it was reduced too far: decode again
 A4_LONG_SIDE_MM = 297.0
-MM_PER_INCH = 25.4
 PT_PER_INCH = 72.0
 MIN_COVER = 0.9  # an extractable scan covers at least this share of the page (intersection/union)
 

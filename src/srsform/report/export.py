@@ -15,8 +15,8 @@ from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from .errors import ConfigError
-from .pipeline import PageResult
+from ..errors import ConfigError
+from ..records import PageResult
 
 FORMATS = ("jsonl", "json", "csv")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

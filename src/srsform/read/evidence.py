@@ -6,19 +6,17 @@ encoded image bytes; the parent process writes them.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
-from .layout import LineGeom
+from ..form.layout import CROP_PX_PER_MM, LINE_LENGTH_MM, LineGeom
+from ..records import Evidence, ItemScore, LineCrop
 from .measure import LineMeasurement
 from .register import Registration, warp_region
-from .score import ItemScore
 
 PAGE_LONG_SIDE_PX = 1000  # the annotated page is kept at most this size
 PAGE_JPEG_QUALITY = 80
-CROP_PX_PER_MM = 8.0  # line crops: 8 px per mm, so 116 mm of zone is 928 px
 CROP_JPEG_QUALITY = 88
 STATUS_COLOURS = {  # BGR
     "ok": (40, 160, 40), "uncertain": (0, 140, 255), "multiple": (200, 0, 200),
@@ -26,24 +24,6 @@ STATUS_COLOURS = {  # BGR
 }
 MARKER_COLOUR = (230, 120, 0)
 ENDS_COLOUR = (230, 120, 0)
-
-
-@dataclass(frozen=True)
-class LineCrop:
-    """One line's zone, upright: its JPEG, and where the line and mark lie in it (mm)."""
-
-    key: str
-    jpeg: bytes
-    zone_x_mm: float  # form x of the crop's left edge
-    left_end_mm: float  # detected line ends, form x
-    right_end_mm: float
-    mark_x_mm: float | None  # form x of the mark read (None when no single mark)
-
-
-@dataclass(frozen=True)
-class Evidence:
-    page_jpeg: bytes
-    crops: tuple[LineCrop, ...]
 
 
 def make_evidence(image: np.ndarray, registration: Registration, markers: dict[int, np.ndarray],
@@ -62,7 +42,7 @@ def _mark_x(m: LineMeasurement) -> float | None:
     if m.mm is None:
         return None
     (lx, _), (rx, _) = m.left_end_mm, m.right_end_mm
-    return lx + (rx - lx) * m.mm / 100.0
+    return lx + (rx - lx) * m.mm / LINE_LENGTH_MM
 
 
 def _annotate(image: np.ndarray, homography: np.ndarray, markers: dict[int, np.ndarray],

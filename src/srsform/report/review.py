@@ -19,12 +19,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .batch import SourcePlan
-from .errors import ConfigError, TemplateError
-from .pipeline import PageResult
-from .score import ItemScore, _flag_raised
-from .store import Store, file_sha256
-from .templates import FLAG_OPS, FlagRule, load_bundled, load_template
+from ..errors import ConfigError, TemplateError
+from ..form.templates import FLAG_OPS, FlagRule, load_bundled, load_template
+from ..read.score import _flag_raised
+from ..records import ItemScore, PageResult
+from ..store import Store, file_sha256
 
 NEEDS_PERSON = ("review", "unreadable")  # page statuses whose every item a person checks
 DUPLICATE_FLAGS = ("duplicate_page", "duplicate_serial")
@@ -197,11 +196,11 @@ def flag_rules(rule: str | None, template_id: str | None) -> tuple[FlagRule, ...
     return None
 
 
-def records_in_force(store: Store, plans: Sequence[SourcePlan] | None = None
+def records_in_force(store: Store, sources: Sequence[tuple[int, str]] | None = None
                      ) -> Iterator[tuple[PageResult, set[str]]]:
-    """Stored records with the values in force, and the keys a person decided: for the
-    planned files in input order, or (plans None) every stored file in the order stored."""
-    sources = None if plans is None else [(p.source_id, p.path) for p in plans]
+    """Stored records with the values in force, and the keys a person decided: for the given
+    (source id, path as given) files in that order, or (None) every stored file in the order
+    stored."""
     for page, result in _stored_pages(store, sources):
         yield apply_corrections(result, trail(store, page.page_id))
 

@@ -17,9 +17,8 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
-from .evidence import CROP_PX_PER_MM
-from .layout import MARK_ZONE_HALF_HEIGHT_MM
-from .store import Store
+from ..form.layout import CROP_PX_PER_MM, MARK_ZONE_HALF_HEIGHT_MM, PRINT_SCALE_TOLERANCE
+from ..store import Store
 
 MARGIN_MM = 15.0
 THUMB_W_MM = 52.0
@@ -138,8 +137,9 @@ def _summary_page(canvas: Canvas, pages: list[AuditPage], note: str) -> None:
     scales = sorted(p.print_scale for p in pages if p.print_scale is not None)
     if scales:
         lines += ["", f"Print scale (line length / 100 mm): min {scales[0]:.3f}, median "
-                  f"{scales[len(scales) // 2]:.3f}, max {scales[-1]:.3f}; off by more than 3%: "
-                  f"{sum(abs(s - 1) > 0.03 for s in scales)} page(s)"]
+                  f"{scales[len(scales) // 2]:.3f}, max {scales[-1]:.3f}; off by more than "
+                  f"{PRINT_SCALE_TOLERANCE:.0%}: "
+                  f"{sum(abs(s - 1) > PRINT_SCALE_TOLERANCE for s in scales)} page(s)"]
     confidences = [i.confidence for i in items if i.status != "missing"]
     if confidences:
         buckets = Counter(min(9, int(c * 10)) for c in confidences)

@@ -7,13 +7,12 @@ homography; all tolerances below are in millimetres and converted once per line.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
-from .layout import LINE_LENGTH_MM, LineGeom, Rect
+from ..form.layout import LINE_LENGTH_MM, LineGeom, Rect, line_mm
 from .register import warp_region
 
 WORK_PX_PER_MM = 8.0
@@ -160,7 +159,7 @@ def measure_line(gray: np.ndarray, homography: np.ndarray, geom: LineGeom,
     sigma = _sigma(chosen, ends_found, image_px_per_mm, _blur_px(half_t, geom, r) / r)
     confidence = _confidence(status, chosen, ends_found, sigma)
     raw = chosen.x_mm if chosen is not None else None
-    mm = None if raw is None else math.floor(min(100.0, max(0.0, raw)) * 10.0 + 0.5) / 10.0
+    mm = None if raw is None else line_mm(raw)
 
     def to_form(col: float) -> tuple[float, float]:
         return zone.x_mm + (col + 0.5) / r, zone.y_mm + (row_at(col) + 0.5) / r

@@ -23,10 +23,10 @@ import pikepdf
 from pdf2image import convert_from_bytes
 from PIL import Image, TiffImagePlugin
 
-from .layout import PAPERS_MM, LineGeom, build_layout, page_offset_mm
-from .pagecode import SERIAL_ALPHABET, SERIAL_LENGTH, PageCode
-from .render import PageSpec, render_pdf
-from .templates import Template, load_template
+from srsform.form.layout import PAPERS_MM, LineGeom, build_layout, page_offset_mm
+from srsform.form.pagecode import SERIAL_ALPHABET, SERIAL_LENGTH, PageCode
+from srsform.form.render import PageSpec, render_pdf
+from srsform.form.templates import Template, load_template
 
 MARK_KINDS = ("vertical", "slanted", "cross", "circle", "dot", "check", "touch", "beyond",
               "on_stop", "scribble")

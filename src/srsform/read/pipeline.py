@@ -13,14 +13,18 @@ import traceback
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TypeVar
 
 import cv2
 import numpy as np
 
-from .errors import PageError, UnreadableError
-from .evidence import Evidence, make_evidence
+from ..errors import PageError, UnreadableError
+from ..form.layout import LINE_LENGTH_MM, PRINT_SCALE_TOLERANCE, QR_BOX, Layout, build_layout
+from ..form.pagecode import PageCode
+from ..form.templates import Template
+from ..records import PageResult
+from .evidence import make_evidence
 from .ingest import (
     AUTO,
     PageFailure,
@@ -31,9 +35,7 @@ from .ingest import (
     reduction_for,
     release_open_files,
 )
-from .layout import QR_BOX, Layout, build_layout
 from .measure import LineMeasurement, measure_line
-from .pagecode import PageCode
 from .register import (
     Registration,
     describe_non_form,
@@ -42,16 +44,13 @@ from .register import (
     registration_from_markers,
     search_page_code,
 )
-from .score import ItemScore, score_page
-from .templates import Template
+from .score import score_page
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-PRINT_SCALE_TOLERANCE = 0.03  # flag pages printed or copied more than 3% off true size
 IMPLAUSIBLE_SCALE_OFF = 0.15  # further off than any copier's "fit": another cause is likelier
-PAGE_STATUSES = ("ok", "review", "not_a_form", "unreadable", "error")
 
 
 @dataclass(frozen=True)
@@ -70,29 +69,6 @@ class ScanConfig:
                    and (layout := build_layout(t)).layout_id == code.layout_id]
         matches.sort(key=lambda pair: pair[0].version != code.template_version)
         return matches[0] if matches else None
-
-
-@dataclass(frozen=True)
-class PageResult:
-    """One input page's outcome: the record the store and the exports are made from."""
-
-    source: str
-    page: int
-    status: str
-    template: str | None = None
-    layout: str | None = None
-    serial: str | None = None
-    client: str | None = None
-    session: int | None = None
-    rotation: int | None = None
-    print_scale: float | None = None
-    items: tuple[ItemScore, ...] = ()
-    total: float | int | None = None
-    flags: tuple[str, ...] = ()
-    rule: str | None = None
-    reasons: tuple[str, ...] = field(default=())
-    image_sha256: str | None = None  # the decoded page image, to recognise it again
-    evidence: Evidence | None = field(default=None, repr=False, compare=False)
 
 
 def iter_page_refs(paths: Sequence[str]) -> Iterator[PageRef | PageFailure]:
@@ -248,7 +224,7 @@ def _identify(code: PageCode | None, config: ScanConfig, reasons: list[str]
 
 def _print_scale(measurements: Iterable[LineMeasurement], homography: np.ndarray,
                  scan_px_per_mm: float | None) -> float | None:
-    """Printed line length over 100 mm, from the scan's own resolution; None if unknown."""
+    """Printed line length over LINE_LENGTH_MM, from the scan's own resolution; None if unknown."""
     if not scan_px_per_mm:
         return None
     lengths = []
@@ -257,7 +233,7 @@ def _print_scale(measurements: Iterable[LineMeasurement], homography: np.ndarray
             continue
         ends = np.array([[m.left_end_mm], [m.right_end_mm]], dtype=np.float64)
         p = cv2.perspectiveTransform(ends, homography).reshape(2, 2)
-        lengths.append(float(np.linalg.norm(p[1] - p[0])) / scan_px_per_mm / 100.0)
+        lengths.append(float(np.linalg.norm(p[1] - p[0])) / scan_px_per_mm / LINE_LENGTH_MM)
     return round(float(np.median(lengths)), 4) if lengths else None
 
 

@@ -10,13 +10,15 @@ geometry that the scanner relies on) travels in the page's QR code.
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import astuple, dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-import cv2
-import numpy as np
+if TYPE_CHECKING:  # NumPy and OpenCV load only where an image is drawn or read
+    import numpy as np
 
-from .templates import Template
+    from .templates import Template
 
 LAYOUT_SCHEME = "srsform-layout-1"
 FORM_W_MM = 190.0
@@ -26,16 +28,19 @@ PAPERS_MM: dict[str, tuple[float, float]] = {"a4": (210.0, 297.0), "letter": (21
 MARKER_SIZE_MM = 12.0  # ArUco 4x4 marker with its one-cell black border: 6 cells of 2 mm
 MARKER_CELLS = 6
 MARKER_QUIET_MM = 3.0  # white space kept around each marker
-ARUCO_DICT = cv2.aruco.DICT_4X4_50
+ARUCO_DICT = 0  # cv2.aruco.DICT_4X4_50, by value: this module loads no OpenCV
 QR_BOX_MM = 34.0  # QR symbol including its 4-module quiet zone (about 0.9 mm modules)
 
-LINE_LENGTH_MM = 100.0
+MM_PER_INCH = 25.4
+LINE_LENGTH_MM = 100.0  # every item's line; scores are read as mm along it, 0-100
+PRINT_SCALE_TOLERANCE = 0.03  # a page printed or copied more than 3% off true size is flagged
 LINE_X0_MM = (FORM_W_MM - LINE_LENGTH_MM) / 2
 LINE_THICKNESS_MM = 0.3
 STOP_WIDTH_MM = 0.5
 STOP_HALF_HEIGHT_MM = 3.0
 MARK_ZONE_HALF_HEIGHT_MM = 7.0  # pen ink counts as a mark within this distance of the line
 MARK_ZONE_OVERHANG_MM = 8.0  # ...and this far beyond either end
+CROP_PX_PER_MM = 8.0  # evidence crops of a line's zone: 116 mm of zone is 928 px
 FIRST_LINE_Y_MM = 88.0
 LAST_LINE_Y_MAX_MM = 212.0
 
@@ -59,6 +64,8 @@ class Marker:
 
     def corners_mm(self) -> np.ndarray:
         """Corners in ArUco order (top-left, top-right, bottom-right, bottom-left)."""
+        import numpy as np
+
         x, y, s = self.x_mm, self.y_mm, self.size_mm
         return np.array([[x, y], [x + s, y], [x + s, y + s], [x, y + s]], dtype=np.float64)
 
@@ -119,6 +126,17 @@ QR_BOX = Rect(FORM_W_MM - MARKER_SIZE_MM - MARKER_QUIET_MM - QR_BOX_MM, 16.0, QR
 QR_QUIET_MODULES = 4  # the code's white border, in modules, inside QR_BOX
 
 
+def line_tenths(mm: float) -> int:
+    """A position on the line in whole tenths of a millimetre, clamped to 0..LINE_LENGTH_MM,
+    halves up (never Python's round(), which rounds halves to even)."""
+    return math.floor(min(LINE_LENGTH_MM, max(0.0, mm)) * 10.0 + 0.5 + 1e-9)
+
+
+def line_mm(mm: float) -> float:
+    """A position on the line clamped to 0..LINE_LENGTH_MM and held to 0.1 mm."""
+    return line_tenths(mm) / 10.0
+
+
 def page_offset_mm(paper: str) -> tuple[float, float]:
     """Where the form area's top-left corner sits on a page of the given paper size."""
     page_w, page_h = PAPERS_MM[paper]
@@ -173,6 +191,8 @@ def _line_geom(key: str, y_mm: float) -> LineGeom:
 @lru_cache(maxsize=8)
 def marker_cells(marker_id: int) -> np.ndarray:
     """The marker's cells as a MARKER_CELLS x MARKER_CELLS array, True where black."""
+    import cv2
+
     dictionary = cv2.aruco.getPredefinedDictionary(ARUCO_DICT)
     image = cv2.aruco.generateImageMarker(dictionary, marker_id, MARKER_CELLS)
     cells = image < 128

@@ -14,7 +14,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .errors import TemplateError
+from ..errors import TemplateError
+from .layout import LINE_LENGTH_MM
 
 ROUNDING_RULES = ("nearest_cm_half_up", "one_decimal")
 FLAG_OPS = ("<", "<=", ">", ">=")
@@ -119,13 +120,13 @@ def parse_template(data: dict[str, Any], source: str) -> Template:
     scale = Scale(
         min=scale_fields.integer("min", default=0),
         max=scale_fields.integer("max", default=10),
-        line_length_mm=scale_fields.number("line_length_mm", default=100.0),
+        line_length_mm=scale_fields.number("line_length_mm", default=LINE_LENGTH_MM),
         rounding=scale_fields.choice("rounding", ROUNDING_RULES, default="nearest_cm_half_up"),
         reliable_change=scale_fields.number("reliable_change", default=None),
     )
     if (scale.min, scale.max) != (0, 10):
         scale_fields.fail("min/max", "only a 0-10 scale is supported")
-    if scale.line_length_mm != 100.0:
+    if scale.line_length_mm != LINE_LENGTH_MM:
         scale_fields.fail("line_length_mm", "the measures are defined on 100 mm lines")
     items = tuple(_parse_item(entry, source, i) for i, entry in enumerate(fields.array("items")))
     if not 1 <= len(items) <= 6:

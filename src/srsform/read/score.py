@@ -7,26 +7,17 @@ A reading whose error bar straddles a score boundary is never `ok`.
 
 from __future__ import annotations
 
-import math
 import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ..form.layout import line_tenths
+from ..form.templates import FlagRule, Template
+from ..records import ItemScore
 from .measure import LineMeasurement
-from .templates import FlagRule, Template
 
 BOUNDARY_SIGMAS = 2.5  # an item is uncertain when mm +/- this many sigma changes its score
 _OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
-
-
-@dataclass(frozen=True)
-class ItemScore:
-    key: str
-    mm: float | None
-    score: float | int | None
-    status: str  # ok | missing | multiple | uncertain
-    confidence: float
-    reasons: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -38,9 +29,8 @@ class Scored:
 
 
 def score_mm(mm: float, rounding: str) -> float | int:
-    """Score a position on the 100 mm line (clamped to 0..100) by the rounding rule."""
-    # Whole tenths of a millimetre, halves up (mm is normally held to 0.1 mm already).
-    tenths = math.floor(min(100.0, max(0.0, mm)) * 10.0 + 0.5 + 1e-9)
+    """Score a position on the line (clamped to 0..LINE_LENGTH_MM) by the rounding rule."""
+    tenths = line_tenths(mm)  # mm is normally held to 0.1 mm already
     if rounding == "nearest_cm_half_up":
         return (tenths + 50) // 100
     if rounding == "one_decimal":

@@ -13,8 +13,8 @@ from functools import lru_cache, partial
 import cv2
 import numpy as np
 
-from .errors import NotAFormError, UnreadableError
-from .layout import (
+from ..errors import NotAFormError, UnreadableError
+from ..form.layout import (
     ARUCO_DICT,
     FORM_H_MM,
     FORM_W_MM,
@@ -23,7 +23,7 @@ from .layout import (
     QR_QUIET_MODULES,
     Rect,
 )
-from .pagecode import PageCode, parse_payload
+from ..form.pagecode import PageCode, parse_payload
 
 # Marks are searched on a reduced copy (cells ~7 px on a full A4 page), again larger when
 # some are missing (a phone photo with the page small in the frame).

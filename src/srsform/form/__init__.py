@@ -1,0 +1,1 @@
+"""Stage 1, the paper: templates, rosters, page codes, geometry in mm, the renderer."""
