@@ -16,7 +16,8 @@ from click.testing import CliRunner, Result
 
 from srsform.cli import main
 from srsform.errors import ExitCode
-from srsform.report.review import Correction, Value, parse_decision, replay, review_queue
+from srsform.records import Correction
+from srsform.report.review import Value, parse_decision, replay, review_queue
 from srsform.store import Store
 
 SCANS = Path(__file__).resolve().parents[1] / "samples" / "scans"

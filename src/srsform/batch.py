@@ -24,13 +24,6 @@ from .store import Store, file_sha256
 PAGES_PER_TASK = 4  # pages a pool worker reads per task (in order, reading ahead)
 
 
-def default_jobs() -> int:
-    """Worker processes by default: one per two cores, since each worker reads the next page
-    on a second thread while it measures one (on two cores one worker is as fast as two, and
-    spares the start-up of a pool)."""
-    return max(1, (os.cpu_count() or 1) // 2)
-
-
 @dataclass(frozen=True)
 class SourcePlan:
     """One input file: its identity, its pages, and which of them still need reading."""
@@ -52,7 +45,7 @@ def plan(paths: Sequence[str], store: Store, rescan: bool = False) -> list[Sourc
         found = store.source(sha)
         if found is not None and not rescan:
             source_id, count = found
-            done = store.stored_pages(source_id)
+            done = store.stored_page_numbers(source_id)
             if len(done) >= count:
                 plans.append(SourcePlan(path, sha, source_id, ()))
                 continue

@@ -10,31 +10,32 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from . import batch
 from .errors import ConfigError, ExitCode, SrsformError
 from .form.layout import PAPERS_MM, build_layout
 from .form.pagecode import PageCode, new_serial
 from .form.roster import read_roster
 from .form.templates import load_bundled, load_template
-from .read.ingest import expand_inputs
-from .read.pipeline import ScanConfig
+from .outputs import atomic_output, check_writable
 from .records import PageResult
 from .report import review
-from .report.export import (
-    FORMATS,
-    IN_FORCE_FORMATS,
-    guess_format,
-    open_private,
-    open_writer,
-    write_in_force,
-)
+from .report.export import FORMATS, IN_FORCE_FORMATS, ResultWriter, guess_format, write_in_force
 from .store import Store
-from .watch import Watcher
+
+if TYPE_CHECKING:
+    from .read.pipeline import ScanConfig
+
+# Reading pages loads OpenCV, NumPy and pikepdf: `scan` and `watch` import the read stage
+# inside the command, so that printing, review, export and audit never load them.
 
 log = logging.getLogger("srsform")
+
+# One worker process per two cores: each worker reads the next page on a second thread while
+# it measures one (on two cores one worker is as fast as two, and spares a pool's start-up).
+DEFAULT_JOBS = max(1, (os.cpu_count() or 1) // 2)
 
 
 class _Command(click.Group):
@@ -49,7 +50,7 @@ class _Command(click.Group):
             raise
         except KeyboardInterrupt:
             click.echo("srsform: interrupted", err=True)
-            ctx.exit(130)
+            ctx.exit(int(ExitCode.INTERRUPTED))
         except BrokenPipeError:
             # The reader of our output went away (e.g. `| head`): stop quietly.
             devnull = os.open(os.devnull, os.O_WRONLY)
@@ -103,6 +104,7 @@ def print_command(template_name: str, paper: str, copies: int, roster: Path | No
     """Print blank or personalised forms to a PDF."""
     from .form.render import PageSpec, render_pdf  # reportlab: loaded only to print
 
+    check_writable(output)
     template = load_template(template_name)
     layout = build_layout(template)
 
@@ -114,10 +116,8 @@ def print_command(template_name: str, paper: str, copies: int, roster: Path | No
         specs = [PageSpec(code(row.client, row.session), row.date) for row in read_roster(roster)]
     else:
         specs = [PageSpec(code()) for _ in range(copies)]
-    try:
-        count = render_pdf(template, layout, specs, paper, output)
-    except OSError as exc:
-        raise SrsformError(f"cannot write {output}: {exc.strerror or exc}") from None
+    with atomic_output(output, binary=True) as out:
+        count = render_pdf(template, layout, specs, paper, out)
     click.echo(f"srsform: wrote {count} page(s) of '{template.id}' ({paper}, layout "
                f"{layout.layout_id}) to {output}", err=True)
 
@@ -136,7 +136,7 @@ def print_command(template_name: str, paper: str, copies: int, roster: Path | No
               help="The record store (SQLite), created if missing.")
 @click.option("--rescan", is_flag=True,
               help="Read pages again even if stored (corrections by a person are kept).")
-@click.option("-j", "--jobs", type=click.IntRange(min=1), default=batch.default_jobs(),
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=DEFAULT_JOBS,
               show_default="half the number of cores",
               help="Worker processes (each also decodes ahead on a second thread).")
 @click.option("--evidence/--no-evidence", default=True, show_default=True,
@@ -148,7 +148,11 @@ def scan_command(ctx: click.Context, inputs: tuple[str, ...], output: str, fmt: 
                  jobs: int, evidence: bool) -> None:
     """Read scanned forms (PDF, TIFF, JPEG, PNG files or folders): one record per page,
     kept in the store; pages already stored are not read again."""
+    from . import batch
+    from .read.ingest import expand_inputs
+
     fmt = guess_format(output, fmt)
+    check_writable(output)
     config = _scan_config(template_names, evidence)
     templates = config.templates
     paths = expand_inputs(inputs)
@@ -180,7 +184,7 @@ def scan_command(ctx: click.Context, inputs: tuple[str, ...], output: str, fmt: 
         keys = [i.key for r in results for i in r.items] or [
             item.key for t in templates for item in t.items]
         counts: dict[str, int] = {}
-        with open_writer(output, fmt, keys) as writer:
+        with atomic_output(output) as out, ResultWriter(out, fmt, keys) as writer:
             for result in results:
                 writer.write(result)
                 counts[result.status] = counts.get(result.status, 0) + 1
@@ -188,7 +192,7 @@ def scan_command(ctx: click.Context, inputs: tuple[str, ...], output: str, fmt: 
         summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
         click.echo(f"srsform: {sum(counts.values())} page(s) ({todo} read now, the rest "
                    f"already stored in {db_path}): {summary}", err=True)
-    ctx.exit(int(exit_code_for(counts)))
+    ctx.exit(int(ExitCode.for_statuses(counts)))
 
 
 @main.command("watch")
@@ -201,7 +205,7 @@ def scan_command(ctx: click.Context, inputs: tuple[str, ...], output: str, fmt: 
               help="Seconds between looks at the folder.")
 @click.option("--settle", type=click.FloatRange(min=0.0), default=2.0, show_default=True,
               help="Seconds a file must stay unchanged before it is read.")
-@click.option("-j", "--jobs", type=click.IntRange(min=1), default=batch.default_jobs(),
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=DEFAULT_JOBS,
               show_default="half the number of cores",
               help="Worker processes (each also decodes ahead on a second thread).")
 @click.option("--once", is_flag=True, help="Read what has settled, then stop.")
@@ -209,6 +213,8 @@ def watch_command(folder: Path, db_path: Path, template_names: tuple[str, ...],
                   interval: float, settle: float, jobs: int, once: bool) -> None:
     """Hot folder: read each scan file dropped into FOLDER once, then move it to
     FOLDER/done (or FOLDER/failed when a page could not be read). Ctrl-C stops it."""
+    from .watch import Watcher
+
     config = _scan_config(template_names, evidence=True)
 
     def report(path: Path, results: list[PageResult], target: str) -> None:
@@ -235,6 +241,8 @@ def watch_command(folder: Path, db_path: Path, template_names: tuple[str, ...],
 def _scan_config(template_names: tuple[str, ...], evidence: bool) -> ScanConfig:
     """The bundled templates plus those given; exactly one given is the fallback for pages
     whose QR code cannot be read."""
+    from .read.pipeline import ScanConfig
+
     given = [load_template(name) for name in template_names]
     templates = tuple({t.id + t.version: t for t in [*load_bundled(), *given]}.values())
     return ScanConfig(templates=templates, fallback=given[0] if len(given) == 1 else None,
@@ -245,15 +253,6 @@ def _log_page(result: PageResult) -> None:
     # Never client codes in the log at default verbosity: they identify a person.
     log.info("%s page %d: %s%s", result.source, result.page, result.status,
              f" ({'; '.join(result.reasons)})" if result.reasons else "")
-
-
-def exit_code_for(counts: dict[str, int]) -> ExitCode:
-    """The scan's exit code from its page statuses (documented in the README)."""
-    if counts.get("error") or counts.get("unreadable"):
-        return ExitCode.FAILED
-    if counts.get("review") or counts.get("not_a_form"):
-        return ExitCode.REVIEW
-    return ExitCode.OK
 
 
 # --- review, export and audit of the store -------------------------------------------------
@@ -423,8 +422,8 @@ def review_trail_command(ctx: click.Context, page_ref: str | None, db_path: Path
     """The corrections trail (all, or one page's), oldest first, tab-separated."""
     with _existing_store(_review_db(ctx, db_path)) as store:
         page_id = review.find_page(store, page_ref).page_id if page_ref else None
-        names = review.page_refs(store)
-        entries = review.trail(store, page_id)
+        names = store.page_refs()
+        entries = store.corrections(page_id)
     click.echo("id\tpage\titem\told\tnew\twho\tat\twhy")
     for c in entries:
         click.echo("\t".join([str(c.id), names.get(c.page_id, str(c.page_id)), c.item_key,
@@ -449,14 +448,10 @@ def export_command(fmt: str | None, output: str, db_path: Path) -> None:
         if fmt not in IN_FORCE_FORMATS:
             raise ConfigError(f"cannot export '{output}' as {fmt}: use --format "
                               f"{'|'.join(IN_FORCE_FORMATS)}")
-    with _existing_store(db_path) as store:
-        keys = review.item_keys(store)
-        out = sys.stdout if output == "-" else open_private(output)
-        try:
-            count = write_in_force(out, fmt, review.records_in_force(store), keys)
-        finally:
-            if out is not sys.stdout:
-                out.close()
+    check_writable(output)
+    with _existing_store(db_path) as store, atomic_output(output) as out:
+        count = write_in_force(out, fmt, review.records_in_force(store),
+                               review.item_keys(store))
     click.echo(f"srsform: exported {count} page(s) from {db_path}", err=True)
 
 
@@ -483,27 +478,24 @@ def audit_command(ctx: click.Context, keyed: Path | None, as_json: bool, db_path
     if keyed is None and pdf_path is None:
         raise ConfigError("give -o audit.pdf for the report, and/or --against keyed.csv")
     if pdf_path is not None:
-        from .report.audit_pdf import (  # reportlab: loaded only for the PDF
-            select_pages,
-            write_audit_pdf,
-        )
+        from .report.audit_pdf import select_pages, write_audit_pdf  # reportlab: only here
 
-        with _existing_store(db_path) as store:
+        check_writable(pdf_path)
+        with _existing_store(db_path) as store, atomic_output(pdf_path, binary=True) as out:
             pages = select_pages(store, only_flagged=only_flagged, client=client, since=since)
-            try:
-                forms = write_audit_pdf(store, pages, pdf_path, title_note=(
-                    f"store {db_path}; {'only flagged; ' if only_flagged else ''}"
-                    f"{'client ' + client + '; ' if client else ''}"
-                    f"{'since ' + since if since else ''}"))
-            except OSError as exc:
-                raise ConfigError(f"cannot write {pdf_path}: {exc.strerror or exc}") from None
+            forms = write_audit_pdf(store, pages, out, title_note=(
+                f"store {db_path}; {'only flagged; ' if only_flagged else ''}"
+                f"{'client ' + client + '; ' if client else ''}"
+                f"{'since ' + since if since else ''}"))
         click.echo(f"srsform: audit report of {forms} form(s) written to {pdf_path}", err=True)
         if keyed is None:
             return
+    from .report.keyed_audit import audit_keyed, format_audit
+
     with _existing_store(db_path) as store:
-        report = review.audit_keyed(store, keyed)
+        report = audit_keyed(store, keyed)
     if as_json:
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=1))
     else:
-        click.echo(review.format_audit(report))
+        click.echo(format_audit(report))
     ctx.exit(int(ExitCode.REVIEW if report.discrepancies else ExitCode.OK))

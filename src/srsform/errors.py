@@ -1,6 +1,7 @@
 """Error classes and the exit-code table, in one place.
 
-Library code raises these; the CLI maps them (and page outcomes) to exit codes.
+Library code raises these; the CLI maps them (and page outcomes) to exit codes in one
+handler. Page-level errors never reach it: they become that page's record.
 """
 
 from __future__ import annotations
@@ -17,6 +18,16 @@ class ExitCode(IntEnum):
     CONFIG = 3  # bad template, roster or input path; nothing was processed
     REVIEW = 4  # all pages processed; some need a person (review, not_a_form)
     FAILED = 5  # some pages could not be read (unreadable, error)
+    INTERRUPTED = 130  # stopped by Ctrl-C (128 + SIGINT, as shells report it)
+
+    @classmethod
+    def for_statuses(cls, counts: dict[str, int]) -> ExitCode:
+        """The exit code of a run from its page statuses (and their counts)."""
+        if counts.get("error") or counts.get("unreadable"):
+            return cls.FAILED
+        if counts.get("review") or counts.get("not_a_form"):
+            return cls.REVIEW
+        return cls.OK
 
 
 class SrsformError(Exception):
@@ -37,6 +48,12 @@ class TemplateError(ConfigError):
 
 class RosterError(ConfigError):
     """A roster CSV is missing, empty or lacks a required column."""
+
+
+class OutputError(ConfigError):
+    """An output file cannot be written (no such folder, no permission, a folder in the way).
+
+    Raised before any input is read, so nothing is processed or stored."""
 
 
 class PageError(SrsformError):

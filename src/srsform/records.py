@@ -5,6 +5,7 @@ or reviewing the store never loads OpenCV, NumPy or reportlab.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 PAGE_STATUSES = ("ok", "review", "not_a_form", "unreadable", "error")
@@ -64,3 +65,101 @@ class PageResult:
     reasons: tuple[str, ...] = field(default=())
     image_sha256: str | None = None  # the decoded page image, to recognise it again
     evidence: Evidence | None = field(default=None, repr=False, compare=False)
+
+
+# --- what the store gives back besides page records ---------------------------------------
+
+_UNDO_RE = re.compile(r"^undo #(\d+):")
+
+
+def whole_number(value: float | int | None) -> float | int | None:
+    """Scores and totals are kept as REAL; whole ones are given back as int (7, not 7.0)."""
+    if value is None:
+        return None
+    return int(value) if float(value).is_integer() else value
+
+
+def is_undo_reason(why: str) -> bool:
+    """Whether a reason has the form kept for undo entries (`undo #N: why`)."""
+    return _UNDO_RE.match(why) is not None
+
+
+@dataclass(frozen=True)
+class Correction:
+    """One row of the append-only corrections trail: a person's decision on one item."""
+
+    id: int
+    page_id: int
+    item_key: str
+    old_score: float | int | None
+    new_score: float | int | None
+    old_status: str | None
+    new_status: str
+    who: str
+    at: str
+    why: str
+
+    @property
+    def undoes(self) -> int | None:
+        """The id of the correction this entry undoes, if it is an undo."""
+        match = _UNDO_RE.match(self.why)
+        return int(match.group(1)) if match else None
+
+
+@dataclass(frozen=True)
+class StoredPage:
+    """A stored page's identity, as a person names it."""
+
+    page_id: int
+    source: str
+    page: int
+    status: str
+    serial: str | None
+    rule: str | None
+    evidence_path: str | None = None  # the annotated page, as a person can open it
+
+    @property
+    def ref(self) -> str:
+        """`path:page`, the name `srsform review set` accepts."""
+        return f"{self.source}:{self.page}"
+
+    def describe(self) -> str:
+        serial = f" (serial {self.serial})" if self.serial else ""
+        return f"{self.source} page {self.page}{serial}"
+
+
+@dataclass(frozen=True)
+class AuditItem:
+    """One stored item with where its evidence crop shows the line ends and the mark."""
+
+    key: str
+    mm: float | None
+    score: float | None
+    status: str
+    confidence: float
+    crop_path: str | None  # relative to the store's folder
+    crop_x_mm: float | None
+    left_end_mm: float | None
+    right_end_mm: float | None
+    mark_x_mm: float | None
+    corrected: bool
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    """One stored page as the audit report shows it (machine readings and evidence)."""
+
+    source: str
+    page: int
+    status: str
+    template: str | None
+    serial: str | None
+    client: str | None
+    session: int | None
+    print_scale: float | None
+    total: float | None
+    flags: tuple[str, ...]
+    reasons: tuple[str, ...]
+    evidence_path: str | None  # relative to the store's folder
+    scanned_at: str
+    items: tuple[AuditItem, ...]

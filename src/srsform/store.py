@@ -2,7 +2,8 @@
 
 One row per source file (by content hash), one per page, one per item; corrections go to
 an append-only trail. The store is the only place a scan's records are written; exports
-are read back from it. Files are created readable by their owner only.
+are read back from it. This is the only module that speaks SQL: review, audits and exports
+ask it for records. Files are created readable by their owner only.
 """
 
 from __future__ import annotations
@@ -11,14 +12,25 @@ import hashlib
 import os
 import sqlite3
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from .errors import ConfigError
-from .records import ItemScore, PageResult
+from .records import (
+    AuditItem,
+    AuditPage,
+    Correction,
+    ItemScore,
+    PageResult,
+    StoredPage,
+    whole_number,
+)
 
 SCHEMA_VERSION = 2
+_CORRECTION_COLUMNS = ("id, page_id, item_key, old_score, new_score, old_status, new_status, "
+                       "who, at, why")
 SAME_MARK_MM = 2.0  # two readings of one sheet agree this closely on every item
 
 _MIGRATIONS: dict[int, str] = {
@@ -162,7 +174,7 @@ class Store:
             "VALUES (?, ?, ?, ?, ?)", (sha256, path, size_bytes, page_count, _now()))
         return int(cursor.lastrowid)
 
-    def stored_pages(self, source_id: int) -> set[int]:
+    def stored_page_numbers(self, source_id: int) -> set[int]:
         rows = self.db.execute("SELECT page_index FROM pages WHERE source_id=?", (source_id,))
         return {row[0] for row in rows}
 
@@ -306,7 +318,7 @@ class Store:
 
     def _result(self, row: tuple, source_label: str) -> PageResult:
         page_id = row[0]
-        items = tuple(ItemScore(key, mm, _number(score), status, confidence, ())
+        items = tuple(ItemScore(key, mm, whole_number(score), status, confidence, ())
                       for key, mm, score, status, confidence in self.db.execute(
                           "SELECT key, mm, score, status, confidence FROM items "
                           "WHERE page_id=? ORDER BY position", (page_id,)))
@@ -317,12 +329,185 @@ class Store:
         return PageResult(source=source_label, page=row[1], status=row[2], template=row[3],
                           layout=row[4], serial=row[5], client=row[6], session=row[7],
                           rotation=row[8], print_scale=row[9], items=items,
-                          total=_number(row[10]), flags=flags, rule=row[11], reasons=reasons)
+                          total=whole_number(row[10]), flags=flags, rule=row[11], reasons=reasons)
 
     def counts(self) -> dict[str, int]:
         """Rows per table (for tests and `srsform` summaries)."""
         tables = ("sources", "pages", "items", "page_flags", "page_reasons", "corrections")
         return {t: self.db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in tables}
+
+    def beside(self, relative: str | None) -> str | None:
+        """An evidence file's path as a person can open it (stored relative to the store)."""
+        return str(self.path.parent / relative) if relative else None
+
+    # --- stored pages, as a person names them ------------------------------------------
+
+    def pages(self, sources: Sequence[tuple[int, str]] | None = None
+              ) -> Iterator[tuple[StoredPage, PageResult]]:
+        """Stored pages of (source id, label) sources in that order, each in page order
+        (None: every source, in the order stored)."""
+        if sources is None:
+            sources = self.db.execute("SELECT id, path FROM sources ORDER BY id").fetchall()
+        for source_id, label in sources:
+            pages = {row[1]: StoredPage(row[0], label, *row[1:5], self.beside(row[5]))
+                     for row in self.db.execute(
+                         "SELECT id, page_index, status, serial, rule, evidence_path FROM pages"
+                         " WHERE source_id=?", (source_id,))}
+            for result in self.records(source_id, label):
+                yield pages[result.page], result
+
+    def _pages_where(self, condition: str, args: tuple
+                     ) -> list[tuple[StoredPage, PageResult]]:
+        sources = self.db.execute(
+            "SELECT DISTINCT p.source_id, s.path FROM pages p JOIN sources s ON "
+            f"s.id=p.source_id WHERE {condition} ORDER BY p.source_id", args).fetchall()
+        wanted = {row[0] for row in self.db.execute(
+            f"SELECT p.id FROM pages p WHERE {condition}", args)}
+        return [(page, result) for page, result in self.pages(sources)
+                if page.page_id in wanted]
+
+    def page_by_id(self, page_id: int) -> tuple[StoredPage, PageResult] | None:
+        found = self._pages_where("p.id=?", (page_id,))
+        return found[0] if found else None
+
+    def page_at(self, source_id: int, page_index: int) -> tuple[StoredPage, PageResult] | None:
+        """Page `page_index` (1-based) of a stored source."""
+        found = self._pages_where("p.source_id=? AND p.page_index=?", (source_id, page_index))
+        return found[0] if found else None
+
+    def pages_with_serial(self, serial: str) -> list[tuple[StoredPage, PageResult]]:
+        return self._pages_where("p.serial=?", (serial,))
+
+    def page_ids_with_serial(self, serial: str) -> list[int]:
+        rows = self.db.execute("SELECT id FROM pages WHERE serial=? ORDER BY id", (serial,))
+        return [page_id for (page_id,) in rows]
+
+    def page_ids_of_session(self, client: str, session: int) -> list[int]:
+        """Stored pages of one client's session (whatever their template)."""
+        rows = self.db.execute("SELECT id FROM pages WHERE client=? AND session=? ORDER BY id",
+                               (client, session))
+        return [page_id for (page_id,) in rows]
+
+    def source_by_path(self, path: str) -> int | None:
+        """A stored source by the path it was scanned as, else by the content of `path`."""
+        row = self.db.execute("SELECT id FROM sources WHERE path=? ORDER BY id", (path,)
+                              ).fetchone()
+        if row is None and os.path.isfile(path):
+            found = self.source(file_sha256(path))
+            return found[0] if found else None
+        return row[0] if row else None
+
+    def page_refs(self) -> dict[int, str]:
+        """Page id -> `path:page`, for every stored page."""
+        rows = self.db.execute("SELECT p.id, s.path, p.page_index FROM pages p JOIN sources s "
+                               "ON s.id=p.source_id")
+        return {page_id: f"{path}:{page}" for page_id, path, page in rows}
+
+    # --- items -------------------------------------------------------------------------
+
+    def item_keys(self) -> list[str]:
+        """Every stored item key, in form order of first appearance."""
+        return [key for (key,) in self.db.execute(
+            "SELECT key FROM items GROUP BY key ORDER BY MIN(position), MIN(id)")]
+
+    def page_item_keys(self, page_id: int) -> list[str]:
+        return [key for (key,) in self.db.execute(
+            "SELECT key FROM items WHERE page_id=? ORDER BY position", (page_id,))]
+
+    def machine_value(self, page_id: int, key: str) -> tuple[float | int | None, str] | None:
+        """An item's machine reading (score, status); None when the page has no such item."""
+        row = self.db.execute("SELECT score, status FROM items WHERE page_id=? AND key=?",
+                              (page_id, key)).fetchone()
+        return None if row is None else (whole_number(row[0]), row[1])
+
+    def crop_paths(self, page_id: int) -> dict[str, str]:
+        """Item key -> its line crop as a person can open it, where the scan kept one."""
+        rows = self.db.execute("SELECT key, crop_path FROM items WHERE page_id=? AND crop_path "
+                               "IS NOT NULL", (page_id,))
+        return {key: self.beside(path) or "" for key, path in rows}
+
+    # --- the corrections trail -----------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """BEGIN IMMEDIATE ... COMMIT, rolled back on any error: reads and writes as one."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def corrections(self, page_id: int | None = None, item_key: str | None = None
+                    ) -> list[Correction]:
+        """Corrections in the order they were made: all, one page's, or one item's."""
+        query = f"SELECT {_CORRECTION_COLUMNS} FROM corrections"
+        where, args = [], []
+        if page_id is not None:
+            where.append("page_id=?")
+            args.append(page_id)
+        if item_key is not None:
+            where.append("item_key=?")
+            args.append(item_key)
+        if where:
+            query += " WHERE " + " AND ".join(where)
+        return [Correction(*row) for row in self.db.execute(query + " ORDER BY id", args)]
+
+    def correction(self, correction_id: int) -> Correction | None:
+        row = self.db.execute(f"SELECT {_CORRECTION_COLUMNS} FROM corrections WHERE id=?",
+                              (correction_id,)).fetchone()
+        return None if row is None else Correction(*row)
+
+    def append_correction(self, page_id: int, key: str, old: tuple[float | int | None, str],
+                          new: tuple[float | int | None, str], who: str, why: str
+                          ) -> Correction:
+        """Append one decision (old and new (score, status)) to the trail; now, in UTC."""
+        at = _now()
+        cursor = self.db.execute(
+            "INSERT INTO corrections (page_id, item_key, old_score, new_score, old_status, "
+            "new_status, who, at, why) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (page_id, key, old[0], new[0], old[1], new[1], who, at, why))
+        return Correction(int(cursor.lastrowid), page_id, key, old[0], new[0], old[1], new[1],
+                          who, at, why)
+
+    # --- the audit report ------------------------------------------------------------------
+
+    def audit_pages(self, client: str | None = None, since: str | None = None
+                    ) -> list[AuditPage]:
+        """Stored pages (one client's, or scanned on or after `since`), oldest first, with
+        their machine readings, evidence and which items a person corrected."""
+        query = ("SELECT p.id, s.path, p.page_index, p.status, p.template, p.serial, p.client, "
+                 "p.session, p.print_scale, p.total, p.evidence_path, p.scanned_at FROM pages p "
+                 "JOIN sources s ON s.id = p.source_id WHERE 1=1")
+        args: list = []
+        if client is not None:
+            query += " AND p.client = ?"
+            args.append(client)
+        if since is not None:
+            query += " AND p.scanned_at >= ?"
+            args.append(since)
+        pages = []
+        for row in self.db.execute(query + " ORDER BY p.id", args).fetchall():
+            page_id = row[0]
+            corrected = {k for (k,) in self.db.execute(
+                "SELECT DISTINCT item_key FROM corrections WHERE page_id=?", (page_id,))}
+            items = tuple(AuditItem(*item, corrected=item[0] in corrected)
+                          for item in self.db.execute(
+                "SELECT key, mm, score, status, confidence, crop_path, crop_x_mm, left_end_mm, "
+                "right_end_mm, mark_x_mm FROM items WHERE page_id=? ORDER BY position",
+                (page_id,)))
+            flags = tuple(f for (f,) in self.db.execute(
+                "SELECT flag FROM page_flags WHERE page_id=?", (page_id,)))
+            reasons = tuple(r for (r,) in self.db.execute(
+                "SELECT reason FROM page_reasons WHERE page_id=? ORDER BY position",
+                (page_id,)))
+            pages.append(AuditPage(source=row[1], page=row[2], status=row[3], template=row[4],
+                                   serial=row[5], client=row[6], session=row[7],
+                                   print_scale=row[8], total=row[9], flags=flags,
+                                   reasons=reasons, evidence_path=row[10], scanned_at=row[11],
+                                   items=items))
+        return pages
 
 
 def _flagged(result: PageResult, flag: str, reason: str, review: bool) -> PageResult:
@@ -337,8 +522,3 @@ def _write_private(path: Path, data: bytes) -> None:
         handle.write(data)
 
 
-def _number(value: float | None) -> float | int | None:
-    """Scores and totals are stored as REAL; whole ones come back as int."""
-    if value is None:
-        return None
-    return int(value) if float(value).is_integer() else value

@@ -7,8 +7,10 @@ path to a clinic's own file (`./clinic-srs.toml`).
 
 from __future__ import annotations
 
+import operator
 import re
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -18,7 +20,8 @@ from ..errors import TemplateError
 from .layout import LINE_LENGTH_MM
 
 ROUNDING_RULES = ("nearest_cm_half_up", "one_decimal")
-FLAG_OPS = ("<", "<=", ">", ">=")
+_COMPARE = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+FLAG_OPS = tuple(_COMPARE)
 _KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 
 
@@ -41,6 +44,13 @@ class FlagRule:
 
     def describe(self) -> str:
         return f"{self.name}: {self.on}{self.op}{self.value:g}"
+
+    def raised(self, scores: Sequence[float | int | None], total: float | int | None) -> bool:
+        """Whether the flag is raised by these item scores and total (None: no score)."""
+        compare = _COMPARE[self.op]
+        if self.on == "total":
+            return total is not None and compare(total, self.value)
+        return any(score is not None and compare(score, self.value) for score in scores)
 
 
 @dataclass(frozen=True)

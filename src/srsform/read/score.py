@@ -7,17 +7,15 @@ A reading whose error bar straddles a score boundary is never `ok`.
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..form.layout import line_tenths
-from ..form.templates import FlagRule, Template
+from ..form.templates import Template
 from ..records import ItemScore
 from .measure import LineMeasurement
 
 BOUNDARY_SIGMAS = 2.5  # an item is uncertain when mm +/- this many sigma changes its score
-_OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 
 
 @dataclass(frozen=True)
@@ -47,7 +45,7 @@ def score_page(template: Template, measurements: Sequence[LineMeasurement]) -> S
         total = sum(scores)  # type: ignore[arg-type]
         if isinstance(total, float):
             total = round(total, 1)
-    flags = tuple(rule.name for rule in template.flags if _flag_raised(rule, items, total))
+    flags = tuple(rule.name for rule in template.flags if rule.raised(scores, total))
     return Scored(items=items, total=total, flags=flags, rule=template.rule_text())
 
 
@@ -66,9 +64,3 @@ def _score_item(m: LineMeasurement, rounding: str) -> ItemScore:
             confidence = round(confidence * 0.6, 3)
     return ItemScore(m.key, m.mm, score, status, confidence, tuple(reasons))
 
-
-def _flag_raised(rule: FlagRule, items: Sequence[ItemScore], total: float | None) -> bool:
-    compare = _OPS[rule.op]
-    if rule.on == "total":
-        return total is not None and compare(total, rule.value)
-    return any(item.score is not None and compare(item.score, rule.value) for item in items)

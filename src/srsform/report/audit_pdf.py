@@ -9,8 +9,8 @@ and the mark read. Draws from the store and the evidence files; never measures.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from PIL import Image
 from reportlab.lib.pagesizes import A4
@@ -18,6 +18,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
 from ..form.layout import CROP_PX_PER_MM, MARK_ZONE_HALF_HEIGHT_MM, PRINT_SCALE_TOLERANCE
+from ..records import AuditItem, AuditPage
 from ..store import Store
 
 MARGIN_MM = 15.0
@@ -27,80 +28,20 @@ STATUS_RGB = {"ok": (0.16, 0.6, 0.16), "uncertain": (1.0, 0.55, 0.0),
               "multiple": (0.75, 0.0, 0.75), "missing": (0.85, 0.0, 0.0)}
 
 
-@dataclass(frozen=True)
-class AuditItem:
-    key: str
-    mm: float | None
-    score: float | None
-    status: str
-    confidence: float
-    crop_path: str | None
-    crop_x_mm: float | None
-    left_end_mm: float | None
-    right_end_mm: float | None
-    mark_x_mm: float | None
-    corrected: bool
-
-
-@dataclass(frozen=True)
-class AuditPage:
-    source: str
-    page: int
-    status: str
-    template: str | None
-    serial: str | None
-    client: str | None
-    session: int | None
-    print_scale: float | None
-    total: float | None
-    flags: tuple[str, ...]
-    reasons: tuple[str, ...]
-    evidence_path: str | None
-    scanned_at: str
-    items: tuple[AuditItem, ...]
-
-
 def select_pages(store: Store, only_flagged: bool = False, client: str | None = None,
                  since: str | None = None) -> list[AuditPage]:
     """The stored pages to report, oldest first, with their items and evidence."""
-    query = ("SELECT p.id, s.path, p.page_index, p.status, p.template, p.serial, p.client, "
-             "p.session, p.print_scale, p.total, p.evidence_path, p.scanned_at FROM pages p "
-             "JOIN sources s ON s.id = p.source_id WHERE 1=1")
-    args: list = []
-    if client is not None:
-        query += " AND p.client = ?"
-        args.append(client)
-    if since is not None:
-        query += " AND p.scanned_at >= ?"
-        args.append(since)
-    pages = []
-    for row in store.db.execute(query + " ORDER BY p.id", args).fetchall():
-        page_id = row[0]
-        corrected = {k for (k,) in store.db.execute(
-            "SELECT DISTINCT item_key FROM corrections WHERE page_id=?", (page_id,))}
-        items = tuple(AuditItem(*item, corrected=item[0] in corrected)
-                      for item in store.db.execute(
-            "SELECT key, mm, score, status, confidence, crop_path, crop_x_mm, left_end_mm, "
-            "right_end_mm, mark_x_mm FROM items WHERE page_id=? ORDER BY position",
-            (page_id,)))
-        flags = tuple(f for (f,) in store.db.execute(
-            "SELECT flag FROM page_flags WHERE page_id=?", (page_id,)))
-        reasons = tuple(r for (r,) in store.db.execute(
-            "SELECT reason FROM page_reasons WHERE page_id=? ORDER BY position", (page_id,)))
-        page = AuditPage(source=row[1], page=row[2], status=row[3], template=row[4],
-                         serial=row[5], client=row[6], session=row[7], print_scale=row[8],
-                         total=row[9], flags=flags, reasons=reasons, evidence_path=row[10],
-                         scanned_at=row[11], items=items)
-        if only_flagged and page.status == "ok" and all(i.status == "ok" for i in items):
-            continue
-        pages.append(page)
+    pages = store.audit_pages(client=client, since=since)
+    if only_flagged:
+        pages = [page for page in pages
+                 if page.status != "ok" or any(i.status != "ok" for i in page.items)]
     return pages
 
 
-def write_audit_pdf(store: Store, pages: list[AuditPage], out: str | Path,
+def write_audit_pdf(store: Store, pages: list[AuditPage], out: str | Path | BinaryIO,
                     title_note: str = "") -> int:
-    """Write the report; returns the number of form pages in it."""
-    canvas = Canvas(str(out), pagesize=A4)
+    """Write the report to a path or binary stream; returns the number of form pages in it."""
+    canvas = Canvas(str(out) if isinstance(out, Path) else out, pagesize=A4)
     canvas.setTitle("srsform audit report")
     canvas.setCreator("srsform")
     _summary_page(canvas, pages, title_note)

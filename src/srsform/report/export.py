@@ -9,8 +9,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import sys
 from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 from typing import IO, Any
@@ -60,16 +58,6 @@ def guess_format(output: str, fmt: str | None) -> str:
         return "jsonl"
     raise ConfigError(f"cannot tell the output format from '{output}': use --format "
                       f"{'|'.join(FORMATS)}")
-
-
-def open_private(path: str) -> IO[str]:
-    """Open a file for writing, created with owner-only permissions (0600)."""
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        os.chmod(path, 0o600)  # an existing file keeps its mode otherwise
-    except OSError as exc:
-        raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None
-    return os.fdopen(fd, "w", encoding="utf-8", newline="")
 
 
 class ResultWriter:
@@ -141,13 +129,6 @@ def csv_cell(value: Any) -> str:
     if isinstance(value, str) and text.startswith(_FORMULA_START):
         return "'" + text
     return text
-
-
-def open_writer(output: str, fmt: str, item_keys: Sequence[str]) -> ResultWriter:
-    """A writer to `output` (a path, or '-' for stdout)."""
-    if output == "-":
-        return ResultWriter(sys.stdout, fmt, item_keys)
-    return ResultWriter(open_private(output), fmt, item_keys, close_out=True)
 
 
 def render_records(results: Sequence[PageResult], fmt: str, item_keys: Sequence[str]) -> str:
