@@ -117,3 +117,14 @@ def test_export_of_a_store_does_not_load_opencv(tmp_path: Path) -> None:
         "except SystemExit as stop:\n    assert stop.code in (0, None), stop.code")
     assert loaded == []
     assert len(out.read_text().splitlines()) == 1 + 4  # header and the stack's four pages
+
+
+def test_every_subpackage_is_listed_for_the_wheel() -> None:
+    # pyproject lists packages by hand (the templates ship from the top-level templates/
+    # folder as srsform.template_files); a subpackage missing there is missing when installed.
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())
+                 ["tool"]["setuptools"]["packages"])
+    found = {".".join(["srsform", *_dotted(init)]) for init in PACKAGE.rglob("__init__.py")}
+    assert found <= listed, sorted(found - listed)
