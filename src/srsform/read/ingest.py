@@ -2,7 +2,7 @@
 
 `list_pages` is cheap (file headers and page counts only) and `load_page` decodes a single page,
 so memory does not grow with the length of a stack. A PDF page that is one embedded scan is
-extracted as stored; any other PDF page is rendered by poppler, one page per call.
+extracted as stored; any other PDF page is rendered by poppler (poppler.py), one page per call.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from PIL import Image, ImageOps
 
 from ..errors import ConfigError, DecodeError
 from ..form.layout import MM_PER_INCH
+from .poppler import render_page
 
 MAX_PIXELS = 200_000_000  # refuse larger images before decoding (decompression bombs)
 MIN_SIDE_PX = 300  # a scanned form is never smaller than this on either side
@@ -29,7 +30,7 @@ MIN_DPI = 50  # DPI metadata below this is a placeholder, not a scan resolution
 # screenshots write 72 or 96 dpi whatever the picture shows.
 MAX_PAGE_MM = 450.0
 RENDER_DPI = 300
-RENDER_TIMEOUT_S = 60
+RENDER_TIMEOUT_S = 60  # a hung poppler is stopped after this
 REDUCTIONS = (1, 2, 4)
 AUTO = 0  # reduce=AUTO: the largest reduction that keeps AUTO_MIN_PX_PER_MM
 AUTO_MIN_PX_PER_MM = 5.5  # about 140 dpi: enough to measure pen marks to 0.1 mm
@@ -74,10 +75,6 @@ NOT_AN_IMAGE = ("The file is not a PDF, TIFF, JPEG, PNG, BMP or WebP image; "
                 "check that the right file was given.")
 BOMB = (f"The image is too large to read safely (over {MAX_PIXELS // 1_000_000} megapixels); "
         "scan at 300 dpi or lower.")
-RENDER_FAILED = ("The PDF page could not be rendered; the file may be damaged, "
-                 "so scan or export it again.")
-RENDER_TIMEOUT = (f"The PDF page took longer than {RENDER_TIMEOUT_S} s to render; "
-                  "scan it again or export it as a simpler PDF.")
 
 
 @dataclass(frozen=True)
@@ -590,35 +587,12 @@ def _render_pdf_page(ref: PageRef, reduce: int, keep_color: bool,
                      (box[2] - box[0], box[3] - box[1]))
     _check_size(width, height)
     reduce = _resolve_reduce(reduce, RENDER_DPI / MM_PER_INCH)
-    # pdf2image is imported here: most stacks are scanner PDFs, read without poppler.
-    import pdf2image
-    from pdf2image.exceptions import (
-        PDFInfoNotInstalledError,
-        PDFPageCountError,
-        PDFPopplerTimeoutError,
-        PDFSyntaxError,
-    )
-
-    render_errors = (PDFInfoNotInstalledError, PDFPageCountError, PDFSyntaxError, OSError,
-                     ValueError)
-    try:
-        # convert_from_path asks pdfinfo for the page count without a time limit; a document
-        # that hangs poppler hangs pdfinfo too, so that question is asked first, with one.
-        pdf2image.pdfinfo_from_path(ref.source, timeout=RENDER_TIMEOUT_S)
-        images = pdf2image.convert_from_path(
-            ref.source, dpi=RENDER_DPI // reduce, first_page=ref.page, last_page=ref.page,
-            grayscale=not keep_color, use_cropbox=True, timeout=RENDER_TIMEOUT_S)
-    except PDFPopplerTimeoutError:
-        raise DecodeError(RENDER_TIMEOUT) from None
-    except render_errors as err:
-        raise DecodeError(RENDER_FAILED) from err
-    if not images:
+    pixels = render_page(ref.source, ref.page, dpi=RENDER_DPI // reduce, gray=not keep_color,
+                         timeout_s=RENDER_TIMEOUT_S)
+    if pixels is None:
         raise DecodeError(_missing_page(ref))
-    pixels = np.asarray(images[0])
-    if pixels.ndim == 3:
-        pixels = cv2.cvtColor(pixels[:, :, :3], cv2.COLOR_RGB2BGR)
-        if _is_neutral(pixels):
-            pixels = pixels[:, :, 0]
+    if pixels.ndim == 3 and _is_neutral(pixels):
+        pixels = pixels[:, :, 0]
     return _page_image(ref, pixels, RENDER_DPI / MM_PER_INCH, reduce, keep_color, reduced=True)
 
 
