@@ -19,11 +19,11 @@ from srsform.form.layout import MARKERS, QR_BOX, Layout, build_layout, page_offs
 from srsform.form.pagecode import PageCode
 from srsform.form.render import PageSpec, render_pdf
 from srsform.form.templates import load_template
+from srsform.read.qrcode import read_page_code
 from srsform.read.register import (
     Registration,
     describe_non_form,
     find_markers,
-    read_page_code,
     registration_from_markers,
 )
 
@@ -292,7 +292,8 @@ def test_a_small_blurred_phone_photo_still_gives_its_page_code() -> None:
     import cv2
 
     from srsform.form.layout import QR_BOX
-    from srsform.read.register import find_markers, read_page_code, registration_from_markers
+    from srsform.read.qrcode import read_page_code
+    from srsform.read.register import find_markers, registration_from_markers
     from support.synth import plan_stack, render_plan
 
     plans = [p for p in plan_stack(120, 10) if p.kind == "form" and p.condition.phone]

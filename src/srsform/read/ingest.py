@@ -2,7 +2,7 @@
 
 `list_pages` is cheap (file headers and page counts only) and `load_page` decodes a single page,
 so memory does not grow with the length of a stack. A PDF page that is one embedded scan is
-extracted as stored; any other PDF page is rendered by poppler, one page per call.
+extracted as stored; any other PDF page is rendered by poppler (poppler.py), one page per call.
 """
 
 from __future__ import annotations
@@ -20,34 +20,40 @@ import pikepdf
 from PIL import Image, ImageOps
 
 from ..errors import ConfigError, DecodeError
-from ..form.layout import MM_PER_INCH
+from ..form.layout import MM_PER_INCH, PAPERS_MM
+from .poppler import render_page
 
 MAX_PIXELS = 200_000_000  # refuse larger images before decoding (decompression bombs)
+MAX_MEGAPIXELS = MAX_PIXELS // 1_000_000  # the same limit, as people are told it
 MIN_SIDE_PX = 300  # a scanned form is never smaller than this on either side
 MIN_DPI = 50  # DPI metadata below this is a placeholder, not a scan resolution
 # ...as is DPI that makes the image longer than any scanner glass (A3 is 420 mm): cameras and
 # screenshots write 72 or 96 dpi whatever the picture shows.
 MAX_PAGE_MM = 450.0
 RENDER_DPI = 300
-RENDER_TIMEOUT_S = 60
+RENDER_PX_PER_MM = RENDER_DPI / MM_PER_INCH
+RENDER_TIMEOUT_S = 60  # a hung poppler is stopped after this
 REDUCTIONS = (1, 2, 4)
 AUTO = 0  # reduce=AUTO: the largest reduction that keeps AUTO_MIN_PX_PER_MM
 AUTO_MIN_PX_PER_MM = 5.5  # about 140 dpi: enough to measure pen marks to 0.1 mm
 AUTO_SLACK = 0.85  # a page measuring below this share of it was reduced too far: decode again
-A4_LONG_SIDE_MM = 297.0
+A4_LONG_SIDE_MM = PAPERS_MM["a4"][1]
 PT_PER_INCH = 72.0
+# The box poppler assumes for a page that states none (US Letter, in points).
+DEFAULT_PAGE_BOX_PT = (0.0, 0.0, 612.0, 792.0)
 MIN_COVER = 0.9  # an extractable scan covers at least this share of the page (intersection/union)
 
+_JPEG_MAGIC = b"\xff\xd8\xff"
+_JPEG_TAIL_BYTES = 64  # enough of a JPEG's end to find its end-of-image marker past any padding
 _MAGIC = (
     (b"\x89PNG\r\n\x1a\n", "image"),
-    (b"\xff\xd8\xff", "image"),
+    (_JPEG_MAGIC, "image"),
     (b"II*\x00", "tiff"),
     (b"MM\x00*", "tiff"),
     (b"II+\x00", "tiff"),
     (b"MM\x00+", "tiff"),
     (b"BM", "image"),
 )
-_JPEG_MAGIC = b"\xff\xd8\xff"
 _SKIPPED_FILES = frozenset({"thumbs.db", "desktop.ini"})
 _JPEG_GRAY = {1: cv2.IMREAD_GRAYSCALE, 2: cv2.IMREAD_REDUCED_GRAYSCALE_2,
               4: cv2.IMREAD_REDUCED_GRAYSCALE_4}
@@ -72,12 +78,8 @@ UNDECODABLE = "The page image could not be decoded; the file may be damaged, so 
 EMPTY_FILE = "The file is empty (0 bytes); scan or copy it again."
 NOT_AN_IMAGE = ("The file is not a PDF, TIFF, JPEG, PNG, BMP or WebP image; "
                 "check that the right file was given.")
-BOMB = (f"The image is too large to read safely (over {MAX_PIXELS // 1_000_000} megapixels); "
+BOMB = (f"The image is too large to read safely (over {MAX_MEGAPIXELS} megapixels); "
         "scan at 300 dpi or lower.")
-RENDER_FAILED = ("The PDF page could not be rendered; the file may be damaged, "
-                 "so scan or export it again.")
-RENDER_TIMEOUT = (f"The PDF page took longer than {RENDER_TIMEOUT_S} s to render; "
-                  "scan it again or export it as a simpler PDF.")
 
 
 @dataclass(frozen=True)
@@ -242,7 +244,7 @@ def _open_pil(source: str | BinaryIO) -> Image.Image:
 def _check_size(width: int, height: int) -> None:
     if width * height > MAX_PIXELS:
         raise DecodeError(f"The image is {width}x{height} px, over the "
-                          f"{MAX_PIXELS // 1_000_000}-megapixel limit; scan at 300 dpi or lower.")
+                          f"{MAX_MEGAPIXELS}-megapixel limit; scan at 300 dpi or lower.")
     if min(width, height) < MIN_SIDE_PX:
         raise DecodeError(f"Image too small to be a scanned form ({width}x{height} px); "
                           "scan the whole page at 300 dpi.")
@@ -274,7 +276,7 @@ def _load_image(ref: PageRef, reduce: int, keep_color: bool) -> PageImage:
         # DCT-domain scaling; these flags also apply the EXIF orientation.
         table = _JPEG_COLOR if keep_color and not is_gray else _JPEG_GRAY
         pixels, reduced = cv2.imdecode(data, table[reduce]), True
-        damage = TRUNCATED_JPEG if jpeg_truncated(data[-64:].tobytes()) else None
+        damage = TRUNCATED_JPEG if jpeg_truncated(data[-_JPEG_TAIL_BYTES:].tobytes()) else None
     else:
         pixels, reduced = cv2.imdecode(data, cv2.IMREAD_UNCHANGED), False
     if pixels is None:
@@ -284,8 +286,8 @@ def _load_image(ref: PageRef, reduce: int, keep_color: bool) -> PageImage:
 
 
 def jpeg_truncated(tail: bytes) -> bool:
-    """Whether JPEG data (its last bytes suffice) lacks the end-of-image marker: the file was
-    cut short. Decoders still return an image, its missing part filled with grey."""
+    """Whether JPEG data (its last _JPEG_TAIL_BYTES suffice) lacks the end-of-image marker: the
+    file was cut short. Decoders still return an image, its missing part filled with grey."""
     return not tail.rstrip(b"\x00\r\n\t ").endswith(b"\xff\xd9")
 
 
@@ -403,12 +405,13 @@ def _load_pdf_page(ref: PageRef, reduce: int, keep_color: bool) -> PageImage:
     _check_content(page.obj)
     placement = _single_scan(page.obj)
     jpeg = _stored_jpeg(placement.image) if placement is not None else None
-    damage = TRUNCATED_JPEG if jpeg is not None and jpeg_truncated(jpeg[-64:]) else None
+    truncated = jpeg is not None and jpeg_truncated(jpeg[-_JPEG_TAIL_BYTES:])
+    damage = TRUNCATED_JPEG if truncated else None
     if placement is not None:
         extracted = _extract_scan(ref, placement, jpeg, reduce, keep_color)
         if extracted is not None:
             return dataclasses.replace(extracted, damage=damage) if damage else extracted
-    box = _page_box(page.obj) or (0.0, 0.0, 612.0, 792.0)
+    box = _page_box(page.obj) or DEFAULT_PAGE_BOX_PT
     rendered = _render_pdf_page(ref, reduce, keep_color, box)
     return dataclasses.replace(rendered, damage=damage) if damage else rendered
 
@@ -589,37 +592,14 @@ def _render_pdf_page(ref: PageRef, reduce: int, keep_color: bool,
     width, height = (round(size / PT_PER_INCH * RENDER_DPI) for size in
                      (box[2] - box[0], box[3] - box[1]))
     _check_size(width, height)
-    reduce = _resolve_reduce(reduce, RENDER_DPI / MM_PER_INCH)
-    # pdf2image is imported here: most stacks are scanner PDFs, read without poppler.
-    import pdf2image
-    from pdf2image.exceptions import (
-        PDFInfoNotInstalledError,
-        PDFPageCountError,
-        PDFPopplerTimeoutError,
-        PDFSyntaxError,
-    )
-
-    render_errors = (PDFInfoNotInstalledError, PDFPageCountError, PDFSyntaxError, OSError,
-                     ValueError)
-    try:
-        # convert_from_path asks pdfinfo for the page count without a time limit; a document
-        # that hangs poppler hangs pdfinfo too, so that question is asked first, with one.
-        pdf2image.pdfinfo_from_path(ref.source, timeout=RENDER_TIMEOUT_S)
-        images = pdf2image.convert_from_path(
-            ref.source, dpi=RENDER_DPI // reduce, first_page=ref.page, last_page=ref.page,
-            grayscale=not keep_color, use_cropbox=True, timeout=RENDER_TIMEOUT_S)
-    except PDFPopplerTimeoutError:
-        raise DecodeError(RENDER_TIMEOUT) from None
-    except render_errors as err:
-        raise DecodeError(RENDER_FAILED) from err
-    if not images:
+    reduce = _resolve_reduce(reduce, RENDER_PX_PER_MM)
+    pixels = render_page(ref.source, ref.page, dpi=RENDER_DPI // reduce, gray=not keep_color,
+                         timeout_s=RENDER_TIMEOUT_S)
+    if pixels is None:
         raise DecodeError(_missing_page(ref))
-    pixels = np.asarray(images[0])
-    if pixels.ndim == 3:
-        pixels = cv2.cvtColor(pixels[:, :, :3], cv2.COLOR_RGB2BGR)
-        if _is_neutral(pixels):
-            pixels = pixels[:, :, 0]
-    return _page_image(ref, pixels, RENDER_DPI / MM_PER_INCH, reduce, keep_color, reduced=True)
+    if pixels.ndim == 3 and _is_neutral(pixels):
+        pixels = pixels[:, :, 0]
+    return _page_image(ref, pixels, RENDER_PX_PER_MM, reduce, keep_color, reduced=True)
 
 
 def reduction_for(px_per_mm: float, reduced_by: int) -> int:

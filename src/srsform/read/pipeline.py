@@ -36,14 +36,8 @@ from .ingest import (
     release_open_files,
 )
 from .measure import LineMeasurement, measure_line
-from .register import (
-    Registration,
-    describe_non_form,
-    find_markers,
-    read_page_code,
-    registration_from_markers,
-    search_page_code,
-)
+from .qrcode import read_page_code, search_page_code
+from .register import Registration, describe_non_form, find_markers, registration_from_markers
 from .score import score_page
 
 log = logging.getLogger(__name__)

@@ -1,14 +1,16 @@
-"""Find the registration marks, the page's orientation and homography, and its QR code.
+"""Place the form in the image: find the registration marks, the page's orientation and
+homography.
 
 Input is a gray page image in any orientation; output is a `Registration`: the
-homography from form millimetres (layout.py) to image pixels, the rotation the page
-had in the image, and the page code read from the QR symbol.
+homography from form millimetres (layout.py) to image pixels and the rotation the page
+had in the image. `warp_region` cuts a form region out upright through it; the page's
+QR code is read in qrcode.py.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache, partial
+from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -20,21 +22,13 @@ from ..form.layout import (
     FORM_W_MM,
     MARKER_CELLS,
     MARKERS,
-    QR_QUIET_MODULES,
     Rect,
 )
-from ..form.pagecode import PageCode, parse_payload
 
 # Marks are searched on a reduced copy (cells ~7 px on a full A4 page), again larger when
 # some are missing (a phone photo with the page small in the frame).
 DETECT_LONG_SIDE_PX = (1000, 2200)
 QUICK_WINDOW_PX = 15  # adaptive threshold window of the quick first try, on the reduced copy
-QR_PX_PER_MM = (6.0, 8.0, 11.0)  # canonical resolutions tried for the QR crop
-QR_MARGIN_MM = 2.0
-QR_ADAPTIVE_MM = 2.5  # neighbourhood of the adaptive threshold tried on hard QR codes
-QR_MAX_VERSION = 6  # srsform payloads fit version 4 at level L; a little room above
-QR_GRID_SHARPEN = (0.0, 0.4, 0.7, 1.0)  # how hard module samples are set off their neighbours
-STREAK_MAX_MM = 0.35  # thin lines across the QR code up to about this wide are filled in
 MAX_REPROJECTION_MM = 1.0  # marks that disagree more than this are not one printed page
 FLAT_MISFIT_MM = 0.25  # three marks fitting an affine map worse than this: a perspective photo
 BLANK_INK_FRACTION = 0.002
@@ -228,112 +222,6 @@ def warp_region(gray: np.ndarray, homography: np.ndarray, box: Rect, px_per_mm: 
                                borderMode=cv2.BORDER_CONSTANT, borderValue=255)
 
 
-def read_page_code(gray: np.ndarray, homography: np.ndarray, layout_qr_box: Rect
-                   ) -> PageCode | None:
-    """Decode the QR code in its printed box; None if it cannot be read."""
-    m = QR_MARGIN_MM
-    box = Rect(layout_qr_box.x_mm - m, layout_qr_box.y_mm - m, layout_qr_box.w_mm + 2 * m,
-               layout_qr_box.h_mm + 2 * m)
-    for detector in _qr_detectors():
-        for px_per_mm in QR_PX_PER_MM:
-            crop = warp_region(gray, homography, box, px_per_mm, cv2.INTER_AREA)
-            destreak = partial(_destreak, px_per_mm=px_per_mm)
-            adaptive = partial(_adaptive, px_per_mm=px_per_mm)
-            for prepare in (_binarise, _unchanged, _sharpen, destreak, adaptive):
-                try:
-                    text, _, _ = detector.detectAndDecode(prepare(crop))
-                except cv2.error:
-                    continue
-                code = parse_payload(text) if text else None
-                if code is not None:
-                    return code
-    return _read_module_grid(gray, homography, layout_qr_box)
-
-
-def _read_module_grid(gray: np.ndarray, homography: np.ndarray, box: Rect) -> PageCode | None:
-    """The last try, for a code too small and blurred to be found in the picture (a phone
-    photo of 4 px/mm): the form says where each module is, so each is sampled at its centre,
-    sharpened against its neighbours and thresholded, and the clean code drawn from those
-    modules is decoded (its error correction and the payload check guard the result)."""
-    detector = cv2.QRCodeDetector()
-    for version in range(1, QR_MAX_VERSION + 1):
-        n = 17 + 4 * version
-        module_mm = box.w_mm / (n + 2 * QR_QUIET_MODULES)
-        centres = (QR_QUIET_MODULES + np.arange(n) + 0.5) * module_mm
-        xs, ys = np.meshgrid(box.x_mm + centres, box.y_mm + centres)
-        points = cv2.perspectiveTransform(np.stack([xs, ys], -1).reshape(-1, 1, 2),
-                                          homography).reshape(1, -1, 2).astype(np.float32)
-        values = cv2.remap(gray, points[..., 0], points[..., 1], cv2.INTER_LINEAR,
-                           borderMode=cv2.BORDER_CONSTANT, borderValue=255)
-        values = values.reshape(n, n).astype(np.float32)
-        neighbours = (cv2.blur(values, (3, 3), borderType=cv2.BORDER_REPLICATE) * 9 - values) / 8
-        for strength in QR_GRID_SHARPEN:
-            sharp = np.clip(values - strength * (neighbours - values), 0, 255).astype(np.uint8)
-            _, dark = cv2.threshold(sharp, 0, 1, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
-            if not _finders_found(dark.astype(bool)):
-                continue
-            cell = 8  # pixels per module of the clean drawing
-            modules = np.kron(dark, np.ones((cell, cell), np.uint8))
-            canvas = np.pad(255 - 255 * modules, QR_QUIET_MODULES * cell, constant_values=255)
-            try:
-                text, _, _ = detector.detectAndDecode(canvas.astype(np.uint8))
-            except cv2.error:
-                continue
-            code = parse_payload(text) if text else None
-            if code is not None:
-                return code
-    return None
-
-
-def _finders_found(dark: np.ndarray) -> bool:
-    """The three finder patterns of a QR code in its corners (most of their modules)."""
-    finder = np.ones((7, 7), dtype=bool)
-    finder[1:6, 1:6] = False
-    finder[2:5, 2:5] = True
-    n = dark.shape[0]
-    corners = ((0, 0), (0, n - 7), (n - 7, 0))
-    return all(float((dark[a:a + 7, b:b + 7] == finder).mean()) >= 0.85 for a, b in corners)
-
-
-def _unchanged(crop: np.ndarray) -> np.ndarray:
-    return crop
-
-
-def _adaptive(crop: np.ndarray, px_per_mm: float) -> np.ndarray:
-    """Thresholded against the neighbourhood (QR_ADAPTIVE_MM): keeps the modules of a blurred,
-    unevenly lit code from a small phone photo apart where one global threshold merges them."""
-    block = int(px_per_mm * QR_ADAPTIVE_MM) | 1
-    return cv2.adaptiveThreshold(crop, 255, cv2.ADAPTIVE_THRESH_GAUSSIAN_C, cv2.THRESH_BINARY,
-                                 block, 2)
-
-
-def _destreak(crop: np.ndarray, px_per_mm: float) -> np.ndarray:
-    """Thin straight lines across the code (a scanner streak, a fold) filled in, then Otsu:
-    a closing along each axis removes dark lines up to STREAK_MAX_MM wide,
-    while the code's modules (about 0.9 mm) stay."""
-    width = max(3, int(round(px_per_mm * STREAK_MAX_MM)) | 1)
-    cleaned = crop
-    for shape in ((width, 1), (1, width)):
-        kernel = cv2.getStructuringElement(cv2.MORPH_RECT, shape)
-        cleaned = cv2.morphologyEx(cleaned, cv2.MORPH_CLOSE, kernel)
-    return _binarise(cleaned)
-
-
-def _qr_detectors() -> tuple[cv2.QRCodeDetector, ...]:
-    # On the upright, binarised crop the ArUco-based detector is quickest and reads the
-    # most (measured on 300 dpi office scans); the classic one catches some it misses.
-    return (cv2.QRCodeDetectorAruco(), cv2.QRCodeDetector())
-
-
-def search_page_code(gray: np.ndarray) -> PageCode | None:
-    """Look for an srsform QR code anywhere on the page (used when marks are missing)."""
-    scale = min(1.0, 2000 / max(gray.shape))
-    small = gray if scale == 1.0 else cv2.resize(gray, None, fx=scale, fy=scale,
-                                                 interpolation=cv2.INTER_AREA)
-    text, _, _ = cv2.QRCodeDetector().detectAndDecode(small)
-    return parse_payload(text) if text else None
-
-
 def describe_non_form(gray: np.ndarray) -> NotAFormError:
     """The not-a-form outcome, saying whether the page looks blank."""
     small = cv2.resize(gray, (400, int(400 * gray.shape[0] / gray.shape[1])),
@@ -344,16 +232,3 @@ def describe_non_form(gray: np.ndarray) -> NotAFormError:
         return NotAFormError("blank page (no registration marks, no ink): a back side?")
     return NotAFormError("not an srsform form: no registration marks or page code found "
                          "(another document?)")
-
-
-def _sharpen(crop: np.ndarray) -> np.ndarray:
-    """Unsharp masking, then Otsu: helps blurred phone photos of the code."""
-    blurred = cv2.GaussianBlur(crop, (0, 0), 2.0)
-    return _binarise(cv2.addWeighted(crop, 2.0, blurred, -1.0, 0))
-
-
-def _binarise(crop: np.ndarray) -> np.ndarray:
-    _, binary = cv2.threshold(crop, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
-    return binary
-
-
