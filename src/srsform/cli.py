@@ -165,13 +165,15 @@ def main() -> None:
     """Print and read paper Session Rating Scale / Outcome Rating Scale forms.
 
     Every command takes -q and -v before or after its name. A file name '-' is standard
-    output (or standard input for `scan`)."""
+    output, or standard input for `scan` and `print --roster`."""
     # Records, exports and the store's journal files are clinical data: owner only.
     os.umask(0o077)
 
 
-@main.command("info", epilog=_epilog([(ExitCode.OK, "the store was described")],
-                                     "srsform info", "SRSFORM_DB=~/clinic.db srsform info"))
+@main.command("info", epilog=_epilog(
+    [(ExitCode.OK, "the store was described"),
+     (ExitCode.CONFIG, "a file is there but it is not a usable srsform store")],
+    "srsform info", "SRSFORM_DB=~/clinic.db srsform info"))
 @click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path),
               help="A store to describe instead of the one found by default.")
 def info_command(db_path: Path | None) -> None:
@@ -226,8 +228,9 @@ def _open_store(db_path: Path | None, *, create: bool = False) -> Store:
                           f"{ENV_VAR}")
     make_store_folder(place)
     store = Store(place.path)
-    _say(f"created a new store {place.path} ({place.chosen_by}; --db or {ENV_VAR} name "
-         "another)")
+    why = {"--db": "", ENV_VAR: f" (named by {ENV_VAR})"}.get(
+        place.chosen_by, f" ({place.chosen_by}; --db or {ENV_VAR} name another)")
+    _say(f"created a new store {place.path}{why}")
     return store
 
 
