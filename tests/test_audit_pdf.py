@@ -6,14 +6,12 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-import cv2
 import pikepdf
 import pytest
 from click.testing import CliRunner
 
 from srsform.cli import main
-from support.synth import make_stack
-from test_store import _image_pdf
+from support.synth import make_stack, write_scanner_pdf
 
 PT_PER_MM = 72 / 25.4
 
@@ -21,11 +19,8 @@ PT_PER_MM = 72 / 25.4
 @pytest.fixture(scope="module")
 def twenty_form_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("audit")
-    pages = [p for p in make_stack(8, 21) if p.kind == "form" and p.image.ndim == 2
-             and p.dpi in (200, 300) and not p.condition.binary]
-    images = [cv2.resize(p.image, None, fx=200 / p.dpi, fy=200 / p.dpi,
-                         interpolation=cv2.INTER_AREA) for p in pages]
-    _image_pdf(folder / "twenty.pdf", [images[i % len(images)] for i in range(20)], dpi=200)
+    forms = [p for p in make_stack(8, 21) if p.kind == "form"]
+    write_scanner_pdf(folder / "twenty.pdf", forms, count=20)
     result = CliRunner().invoke(main, ["-q", "scan", str(folder / "twenty.pdf"), "--db",
                                        str(folder / "s.db"), "-o", str(folder / "out.jsonl")])
     assert result.exit_code in (0, 4), result.output

@@ -20,7 +20,7 @@ from click.testing import CliRunner
 
 from srsform.cli import main
 from srsform.store import SCHEMA_VERSION, Store
-from support.synth import make_stack
+from support.synth import make_stack, write_scanner_pdf
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "scans"
 
@@ -42,33 +42,11 @@ def _dump(db: Path) -> list[tuple]:
     return rows
 
 
-def _image_pdf(path: Path, images: list, dpi: int) -> None:
-    """An image-only PDF, one JPEG page per image (as a document scanner writes)."""
-    pdf = pikepdf.new()
-    for image in images:
-        h, w = image.shape[:2]
-        _, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 85])
-        stream = pikepdf.Stream(pdf, data.tobytes())
-        stream.Type, stream.Subtype = pikepdf.Name.XObject, pikepdf.Name.Image
-        stream.Filter, stream.BitsPerComponent = pikepdf.Name.DCTDecode, 8
-        stream.Width, stream.Height, stream.ColorSpace = w, h, pikepdf.Name.DeviceGray
-        pw, ph = w * 72 / dpi, h * 72 / dpi
-        page = pdf.add_blank_page(page_size=(pw, ph))
-        page.Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=stream))
-        page.Contents = pdf.make_stream(f"q {pw:.3f} 0 0 {ph:.3f} 0 0 cm /Im0 Do Q".encode())
-    pdf.save(path)
-
-
 @pytest.fixture(scope="module")
 def sixty_pages(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 60-page scanner PDF (gray, office scans) built from a few generated forms."""
-    pages = [p for p in make_stack(10, 5) if p.image.ndim == 2 and p.dpi in (200, 300)
-             and not p.condition.binary]
-    images = [cv2.resize(p.image, None, fx=200 / p.dpi, fy=200 / p.dpi,
-                         interpolation=cv2.INTER_AREA) for p in pages]
-    path = tmp_path_factory.mktemp("big") / "sixty.pdf"
-    _image_pdf(path, [images[i % len(images)] for i in range(60)], dpi=200)
-    return path
+    return write_scanner_pdf(tmp_path_factory.mktemp("big") / "sixty.pdf", make_stack(10, 5),
+                             count=60)
 
 
 def test_store_schema_is_versioned_with_wal_and_foreign_keys(tmp_path: Path) -> None:
