@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 
-from srsform.form.templates import load_bundled
 from srsform.read.ingest import expand_inputs
 from srsform.read.pipeline import ScanConfig, iter_page_refs, process_stack
 from support.accuracy import compare, load_truth
@@ -29,14 +28,14 @@ SEED = 11
 
 
 @pytest.fixture(scope="module")
-def scanned(tmp_path_factory: pytest.TempPathFactory):
+def scanned(tmp_path_factory: pytest.TempPathFactory, scan_config: ScanConfig):
     folder = tmp_path_factory.mktemp("stack")
     pages = make_stack(STACK_PAGES, SEED)
     write_stack(pages, folder)
     truth = load_truth(folder / "truth.jsonl")
     files = [p for p in expand_inputs([str(folder)]) if not p.endswith(".jsonl")]
     refs = list(iter_page_refs(files))
-    results = list(process_stack(refs, ScanConfig(templates=tuple(load_bundled()))))
+    results = list(process_stack(refs, scan_config))
     report = compare(results, truth, "nearest_cm_half_up")
     return pages, truth, refs, results, report
 
