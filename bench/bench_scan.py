@@ -3,7 +3,7 @@
     python bench/bench_scan.py [--pages 30,200,300] [--repeat 2] [--rebuild] [--markdown]
 
 For each page count N it builds (once, cached in bench/out/) an image-only PDF of N distinct
-filled SRS forms (each its own serial and marks, from srsform.synth) scanned as office scans at
+filled SRS forms (each its own serial and marks, from support.synth) scanned as office scans at
 300 dpi gray, one JPEG image per page. It then measures, in the same run, the wall time and peak
 memory of `pdftoppm -r 300 -gray` merely rasterising the file and of `srsform scan` reading it
 with one worker process into a fresh store. Each timing is the best of --repeat runs; peak memory

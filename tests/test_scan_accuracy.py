@@ -2,7 +2,7 @@
 
 The stack is rendered from the project's own forms, filled with every kind of pen mark
 and put through simulated printers, scanners, copiers, faxes and phone cameras
-(srsform.synth); each page's truth is known. Targets asserted here:
+(support.synth); each page's truth is known. Targets asserted here:
 - every input page yields exactly one record, in input order;
 - no item read `ok` carries a wrong score;
 - accepted items: mean absolute error <= 0.15 mm, 95th percentile <= 0.4 mm;

@@ -6,7 +6,7 @@ where the reason matters, a phrase it must contain. Names start with a number, s
 folder meets the files in the order they are listed here.
 
 Forms are made as the other tests make them: the real form PDF rasterised, pen marks drawn at
-known places, then a simulated scan or phone photo (srsform.synth); the damage is done here.
+known places, then a simulated scan or phone photo (support.synth); the damage is done here.
 """
 
 from __future__ import annotations
