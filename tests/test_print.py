@@ -25,8 +25,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from srsform.cli import main
+from srsform.errors import UnreadableError
 from srsform.form.layout import build_layout
-from srsform.form.pagecode import PageCode, is_valid_client_code, new_serial, parse_payload
+from srsform.form.pagecode import (
+    SESSION_MAX,
+    PageCode,
+    is_valid_client_code,
+    new_serial,
+    parse_payload,
+)
 from srsform.form.templates import load_template
 
 PAPER_PT = {"a4": (595.28, 841.89), "letter": (612.0, 792.0)}
@@ -355,7 +362,7 @@ def test_two_print_runs_get_different_serials(tmp_path: Path) -> None:
     template_version=st.from_regex(r"[0-9]{1,3}(\.[0-9]{1,3}){0,2}", fullmatch=True),
     layout_id=st.from_regex(r"[0-9a-f]{8}", fullmatch=True),
     client=st.none() | st.from_regex(r"[A-Za-z0-9._-]{1,32}", fullmatch=True),
-    session=st.none() | st.integers(min_value=0, max_value=10**6),
+    session=st.none() | st.integers(min_value=0, max_value=SESSION_MAX),
 )
 def test_payload_round_trips(template_id: str, template_version: str, layout_id: str,
                              client: str | None, session: int | None) -> None:
@@ -365,8 +372,9 @@ def test_payload_round_trips(template_id: str, template_version: str, layout_id:
     assert parse_payload(code.payload()) == code
 
 
-def test_payload_with_non_ascii_digit_session_is_not_a_page_code() -> None:
-    assert parse_payload("SRSF1;t=srs;v=1.0;l=5cf44f24;s=ABCDEFGHJKMN;n=\u00b2") is None
+def test_payload_with_non_ascii_digit_session_is_refused() -> None:
+    with pytest.raises(UnreadableError, match="session"):
+        parse_payload("SRSF1;t=srs;v=1.0;l=5cf44f24;s=ABCDEFGHJKMN;n=\u00b2")
 
 
 # --- text on the page --------------------------------------------------------------------

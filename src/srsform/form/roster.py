@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TextIO
 
 from ..errors import RosterError
-from .pagecode import is_valid_client_code
+from .pagecode import SESSION_MAX, is_valid_client_code, is_valid_session
 
 REQUIRED_COLUMNS = ("client", "session", "date")
 STDIN = "-"  # a roster given as '-' is read from standard input
@@ -71,9 +71,9 @@ def _parse_row(path: Path, number: int, raw: dict[str, str | None]) -> RosterRow
             f"{path}: row {number}: the client code is not an opaque code "
             "(use 1-32 letters, digits, '.', '_' or '-'; never a name)"
         )
-    if not (session.isascii() and session.isdigit()):
-        raise RosterError(f"{path}: row {number}: session must be a whole number, "
-                          f"found {session!r}")
+    if not is_valid_session(session):
+        raise RosterError(f"{path}: row {number}: session must be a whole number 0-"
+                          f"{SESSION_MAX}, found {session!r}")
     if date and not _is_iso_day(date):
         raise RosterError(f"{path}: row {number}: date must be YYYY-MM-DD (e.g. 2026-12-01) "
                           f"or left blank, found {date!r}")

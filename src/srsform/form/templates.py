@@ -23,6 +23,9 @@ ROUNDING_RULES = ("nearest_cm_half_up", "one_decimal")
 _COMPARE = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 FLAG_OPS = tuple(_COMPARE)
 _KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+# The version travels in every page's QR code (form/pagecode.py), whose fields are split on
+# ';' and '=': short, and made of characters that cannot split it.
+_VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,15}$")
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,16 @@ class Template:
         return "; ".join(parts)
 
 
+def is_valid_key(text: str) -> bool:
+    """A template id or item key: lower-case letters, digits and '_', at most 32."""
+    return bool(_KEY_RE.fullmatch(text))
+
+
+def is_valid_version(text: str) -> bool:
+    """A template version: 1-16 letters, digits, '.', '_', '+' or '-' (e.g. 1.0, 2024-03)."""
+    return bool(_VERSION_RE.fullmatch(text))
+
+
 def bundled_names() -> list[str]:
     """Names of the templates shipped inside the package, sorted."""
     folder = resources.files("srsform.template_files")
@@ -123,7 +136,7 @@ def parse_template(data: dict[str, Any], source: str) -> Template:
     """Validate a parsed TOML document; errors name the file, the field and the problem."""
     fields = _Fields(data, source)
     template_id = fields.text("id")
-    if not _KEY_RE.match(template_id):
+    if not is_valid_key(template_id):
         fields.fail("id", "must be lower-case letters, digits and '_' (at most 32)")
     scale_data = fields.table("scale")
     scale_fields = _Fields(scale_data, source, "scale.")
@@ -147,9 +160,13 @@ def parse_template(data: dict[str, Any], source: str) -> Template:
     flags = tuple(
         _parse_flag(entry, source, i) for i, entry in enumerate(fields.array("flags", default=[]))
     )
+    version = fields.text("version")
+    if not is_valid_version(version):
+        fields.fail("version", "must be 1-16 letters, digits, '.', '_', '+' or '-' (e.g. "
+                               "\"1.0\"): it is printed in every page's QR code")
     return Template(
         id=template_id,
-        version=fields.text("version"),
+        version=version,
         title=fields.text("title"),
         instructions=fields.text("instructions", default=""),
         scale=scale,
@@ -165,7 +182,7 @@ def _parse_item(entry: Any, source: str, index: int) -> Item:
         raise TemplateError(f"{source}: field 'items[{index}]': must be a table")
     fields = _Fields(entry, source, prefix)
     key = fields.text("key")
-    if not _KEY_RE.match(key):
+    if not is_valid_key(key):
         fields.fail("key", "must be lower-case letters, digits and '_' (at most 32)")
     return Item(key=key, label=fields.text("label"), left=fields.text("left"),
                 right=fields.text("right"))
