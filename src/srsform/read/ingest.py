@@ -8,12 +8,13 @@ extracted as stored; any other PDF page is rendered by poppler (poppler.py), one
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import shutil
 import sys
 import tempfile
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -25,10 +26,26 @@ from PIL import Image, ImageOps
 
 from ..errors import ConfigError, DecodeError
 from ..form.layout import MM_PER_INCH, PAPERS_MM
+from ..inputs import (
+    NotARegularFile,
+    describe_kind,
+    irregular_kind,
+    not_regular_reason,
+    open_regular,
+)
 from .poppler import render_page
+
+log = logging.getLogger(__name__)
 
 MAX_PIXELS = 200_000_000  # refuse larger images before decoding (decompression bombs)
 MAX_MEGAPIXELS = MAX_PIXELS // 1_000_000  # the same limit, as people are told it
+# ...and refuse images whose decoded samples would take more than this: 16-bit colour with
+# alpha is 8 bytes a pixel, so a small file under the pixel limit could still take gigabytes.
+MAX_DECODED_BYTES = 500_000_000
+MAX_DECODED_MB = MAX_DECODED_BYTES // 1_000_000
+# Pillow refuses images over twice its MAX_IMAGE_PIXELS on opening: set so that its limit is
+# ours, and the limit a person is told is the one applied.
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS // 2
 MIN_SIDE_PX = 300  # a scanned form is never smaller than this on either side
 MIN_DPI = 50  # DPI metadata below this is a placeholder, not a scan resolution
 # ...as is DPI that makes the image longer than any scanner glass (A3 is 420 mm): cameras and
@@ -129,15 +146,23 @@ class _Placement:
     rotate: int
 
 
-def expand_inputs(inputs: Sequence[str]) -> list[str]:
+def expand_inputs(inputs: Sequence[str], skip: Collection[str | os.PathLike[str]] = ()
+                  ) -> list[str]:
     """Files as given, folders walked recursively (sorted by path, hidden entries skipped).
 
-    Raises ConfigError for a path that does not exist.
+    The files and folders in `skip` (the record store, its journals and evidence, the
+    output) are left out wherever they lie. A folder that cannot be read is listed as an
+    input of its own, so that it gets a record saying so. Raises ConfigError for a path that
+    does not exist.
     """
+    skipped = {os.path.realpath(path) for path in skip}
     paths: list[str] = []
     for given in inputs:
-        if os.path.isdir(given):
-            paths.extend(_walk_folder(given))
+        if os.path.realpath(given) in skipped:
+            log.warning("%s is the record store, its journal or evidence, or the output: it is "
+                        "never read as a scan", given)
+        elif os.path.isdir(given):
+            paths.extend(_walk_folder(given, skipped))
         elif os.path.exists(given):
             paths.append(given)
         else:
@@ -162,18 +187,31 @@ def spooled_stdin(stream: BinaryIO | None = None) -> Iterator[str]:
             pass
 
 
-def _walk_folder(folder: str) -> list[str]:
+def _walk_folder(folder: str, skipped: Collection[str]) -> list[str]:
     found: list[str] = []
-    for root, dirs, files in os.walk(folder):
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
-        found.extend(os.path.join(root, name) for name in files
-                     if not name.startswith(".") and name.lower() not in _SKIPPED_FILES)
+
+    def unreadable(error: OSError) -> None:
+        found.append(error.filename)  # a folder that cannot be listed: its own record
+
+    for root, dirs, files in os.walk(folder, onerror=unreadable):
+        dirs[:] = [d for d in dirs if not d.startswith(".")
+                   and os.path.realpath(os.path.join(root, d)) not in skipped]
+        found.extend(path for path in (os.path.join(root, name) for name in files
+                                       if not name.startswith(".")
+                                       and name.lower() not in _SKIPPED_FILES)
+                     if os.path.realpath(path) not in skipped)
     return sorted(found, key=lambda path: os.path.relpath(path, folder).split(os.sep))
 
 
 def list_pages(path: str) -> list[PageRef | PageFailure]:
-    """The pages of one file, from its header only; a file that cannot be opened at all
-    gives exactly one PageFailure(path, 1, reason)."""
+    """The pages of one file, from its header only; a file that cannot be opened at all, or
+    an input that is not a regular file (never opened), gives exactly one
+    PageFailure(path, 1, reason)."""
+    not_a_file = irregular_kind(path)
+    if not_a_file == "a folder":
+        return [PageFailure(path, 1, _folder_reason(path))]
+    if not_a_file is not None:
+        return [PageFailure(path, 1, not_regular_reason(not_a_file))]
     try:
         kind = _sniff(path)
         count = _count_pages(path, kind)
@@ -206,10 +244,23 @@ def load_page(ref: PageRef, reduce: int = 1, *, keep_color: bool = False) -> Pag
         raise DecodeError(_os_reason(err)) from err
 
 
+def _folder_reason(path: str) -> str:
+    """Why a folder given or met among the inputs gets a record: it cannot be listed."""
+    try:
+        with os.scandir(path):
+            pass
+    except OSError as err:
+        return (f"The folder cannot be read ({err.strerror}); check its permissions, then "
+                "scan it again.")
+    return not_regular_reason(describe_kind(os.stat(path).st_mode) or "a folder")
+
+
 def _sniff(path: str) -> str:
     try:
-        with open(path, "rb") as file:
+        with open_regular(path) as file:
             head = file.read(1024)
+    except NotARegularFile as err:
+        raise DecodeError(str(err)) from None
     except OSError as err:
         raise DecodeError(_os_reason(err)) from err
     if not head:
@@ -239,7 +290,7 @@ def _count_pages(path: str, kind: str) -> int:
             raise DecodeError(NO_PAGES)
         return count
     with _open_pil(path) as img:
-        _check_size(*img.size)
+        _check_size(*img.size, _bytes_per_pixel(img))
         return getattr(img, "n_frames", 1) if kind == "tiff" else 1
 
 
@@ -264,13 +315,34 @@ def _open_pil(source: str | BinaryIO) -> Image.Image:
         raise DecodeError(DAMAGED_IMAGE) from err
 
 
-def _check_size(width: int, height: int) -> None:
+def _check_size(width: int, height: int, bytes_per_pixel: int = 1) -> None:
+    """Refuse, before decoding, an image too large in pixels or in decoded bytes, or too
+    small to be a form."""
     if width * height > MAX_PIXELS:
         raise DecodeError(f"The image is {width}x{height} px, over the "
                           f"{MAX_MEGAPIXELS}-megapixel limit; scan at 300 dpi or lower.")
+    decoded = width * height * bytes_per_pixel
+    if decoded > MAX_DECODED_BYTES:
+        raise DecodeError(f"The image is {width}x{height} px of {bytes_per_pixel} bytes each: "
+                          f"{decoded / 1e6:,.0f} MB once decoded, over the {MAX_DECODED_MB} MB "
+                          "limit; scan at 300 dpi, 8 bits per colour, or lower.")
     if min(width, height) < MIN_SIDE_PX:
         raise DecodeError(f"Image too small to be a scanned form ({width}x{height} px); "
                           "scan the whole page at 300 dpi.")
+
+
+def _bytes_per_pixel(img: Image.Image) -> int:
+    """Bytes a pixel of `img` takes once decoded, by Pillow or OpenCV (the larger), from its
+    header: samples per pixel times bytes per sample."""
+    bands = {"P": 4, "PA": 4, "1": 1}.get(img.mode, len(img.getbands()))
+    raw = " ".join(str(tile[3]) for tile in getattr(img, "tile", None) or ())
+    if img.mode in ("I", "F") or img.mode.startswith("I;32"):
+        depth = 4
+    elif img.mode.startswith("I;16") or ";16" in raw:
+        depth = 2
+    else:
+        depth = 1
+    return bands * depth
 
 
 def _px_per_mm_from_dpi(dpi: Sequence[float] | None, size: tuple[int, int]) -> float | None:
@@ -287,7 +359,7 @@ def _px_per_mm_from_dpi(dpi: Sequence[float] | None, size: tuple[int, int]) -> f
 
 def _load_image(ref: PageRef, reduce: int, keep_color: bool) -> PageImage:
     with _open_pil(ref.source) as header:
-        _check_size(*header.size)
+        _check_size(*header.size, _bytes_per_pixel(header))
         is_gray = header.mode in ("1", "L")
         px_per_mm = _px_per_mm_from_dpi(header.info.get("dpi"), header.size)
         # Without a resolution, assume the page fills the image (photos: it does not quite).
@@ -322,7 +394,7 @@ def _load_tiff_page(ref: PageRef, reduce: int, keep_color: bool) -> PageImage:
             img.seek(ref.page - 1)
         except EOFError:
             raise DecodeError(_missing_page(ref)) from None
-        _check_size(*img.size)
+        _check_size(*img.size, _bytes_per_pixel(img))
         px_per_mm = _px_per_mm_from_dpi(img.info.get("dpi"), img.size)
         reduce = _resolve_reduce(reduce, px_per_mm or max(img.size) / A4_LONG_SIDE_MM)
         pixels = _pil_to_array(ImageOps.exif_transpose(img))  # a no-op where Pillow turned it
@@ -557,7 +629,7 @@ def _extract_scan(ref: PageRef, placement: _Placement, jpeg: bytes | None, reduc
     """The page's scan as stored in the PDF, upright; None if it must be rendered instead."""
     image, ctm = placement.image, placement.ctm
     width, height = int(image.get("/Width", 0)), int(image.get("/Height", 0))
-    _check_size(width, height)
+    _check_size(width, height, _pdf_bytes_per_pixel(image))
     px_per_mm = (width / np.hypot(ctm[0], ctm[1]) + height / np.hypot(ctm[2], ctm[3])) / 2
     px_per_mm *= PT_PER_INCH / MM_PER_INCH
     reduce = _resolve_reduce(reduce, float(px_per_mm))
@@ -570,6 +642,16 @@ def _extract_scan(ref: PageRef, placement: _Placement, jpeg: bytes | None, reduc
     pixels, reduced = decoded
     pixels = _orient(pixels, ctm, placement.rotate)
     return _page_image(ref, pixels, float(px_per_mm), reduce, keep_color, reduced)
+
+
+def _pdf_bytes_per_pixel(image: pikepdf.Object) -> int:
+    """Bytes a pixel of a PDF image takes once decoded: its colour components (4 when they
+    cannot be told) times bytes per component."""
+    try:
+        bands = {"1": 1, "L": 1, "P": 3, "RGB": 3, "CMYK": 4}.get(pikepdf.PdfImage(image).mode, 4)
+    except _EXTRACTION_ERRORS:
+        bands = 4
+    return bands * (2 if int(image.get("/BitsPerComponent", 8)) == 16 else 1)
 
 
 def _decode_pdf_image(image: pikepdf.Object, jpeg: bytes | None, reduce: int,
@@ -614,7 +696,7 @@ def _render_pdf_page(ref: PageRef, reduce: int, keep_color: bool,
     """Render one page with poppler; a hung poppler is stopped after RENDER_TIMEOUT_S."""
     width, height = (round(size / PT_PER_INCH * RENDER_DPI) for size in
                      (box[2] - box[0], box[3] - box[1]))
-    _check_size(width, height)
+    _check_size(width, height, 1 if not keep_color else 3)
     reduce = _resolve_reduce(reduce, RENDER_PX_PER_MM)
     pixels = render_page(ref.source, ref.page, dpi=RENDER_DPI // reduce, gray=not keep_color,
                          timeout_s=RENDER_TIMEOUT_S)

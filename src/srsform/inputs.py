@@ -1,0 +1,63 @@
+"""Input files: only regular files are ever opened.
+
+A FIFO waits for a writer that may never come, a device such as /dev/zero never ends, and a
+socket cannot be read at all: given as a scan, any of them would hang a reader. So an input's
+type is checked before it is opened, and again on the open descriptor itself (opened without
+blocking), and anything but a regular file is described in words a person can act on.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from typing import BinaryIO
+
+
+class NotARegularFile(OSError):
+    """An input that is not a regular file: never read. The message says what it is."""
+
+
+def describe_kind(mode: int) -> str | None:
+    """What a file of this `st_mode` is, in words, when it is not a regular file; else None."""
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a file"
+
+
+def not_regular_reason(kind: str) -> str:
+    """The reason recorded for an input that is `kind` (see describe_kind)."""
+    return (f"This is {kind}, not a regular file: srsform reads scan files only and never "
+            "opens anything else; give the scan file itself.")
+
+
+def irregular_kind(path: str | os.PathLike[str]) -> str | None:
+    """What `path` is when it is there but not a regular file (symlinks followed); None for
+    a regular file, or a path that cannot be looked at (reading it will say why)."""
+    try:
+        return describe_kind(os.stat(path).st_mode)
+    except (OSError, ValueError):
+        return None
+
+
+def open_regular(path: str | os.PathLike[str]) -> BinaryIO:
+    """`path` opened for reading in binary, if it is a regular file; else NotARegularFile
+    (checked on the descriptor, which is opened without blocking, so a FIFO or a device
+    swapped in for the file cannot hang the reader)."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    fd = os.open(path, flags | getattr(os, "O_BINARY", 0))
+    try:
+        kind = describe_kind(os.fstat(fd).st_mode)
+        if kind is not None:
+            raise NotARegularFile(not_regular_reason(kind))
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
