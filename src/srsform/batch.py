@@ -3,7 +3,8 @@ parent storing each page as it comes back (in input order), and the records read
 
 Workers are pure (a PageRef in, a PageResult out); only this parent process writes to the
 store. Each page is committed on its own, so a run that is killed loses at most the
-pages in flight, and running it again reads only what is missing.
+pages in flight, and running it again reads only what is missing. Workers end when the
+parent does, however it ends.
 """
 
 from __future__ import annotations
@@ -11,18 +12,22 @@ from __future__ import annotations
 import dataclasses
 import multiprocessing
 import os
+import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 import cv2
 
+from .inputs import irregular_kind
 from .read.ingest import PageFailure, PageRef, list_pages
 from .read.pipeline import ScanConfig, process_stack
 from .records import PageResult
-from .store import Store, file_sha256
+from .store import UNREADABLE, Store, file_sha256, unreadable_key
 
 PAGES_PER_TASK = 4  # pages a pool worker reads per task (in order, reading ahead)
+PARENT_CHECK_S = 0.5  # how often a worker looks whether its parent is still there
 
 
 @dataclass(frozen=True)
@@ -48,10 +53,11 @@ def plan(paths: Sequence[str], store: Store, rescan: bool = False,
     names = names or {}
     for path in paths:
         name = names.get(path, "")
-        try:
-            sha, size = file_sha256(path), os.path.getsize(path)
-        except OSError as exc:
-            sha, size = f"unreadable:{path}:{exc.strerror}", 0
+        sha, size = _identity(path, name or path)
+        if sha.startswith(UNREADABLE):
+            store.forget_unreadable([name or path], keep=sha)  # the same file, another reason
+        else:  # read at last: its records from when it could not be read are stale
+            store.forget_unreadable(_with_folders(name or path))
         found = store.source(sha)
         if found is not None and not rescan:
             source_id, count = found
@@ -66,6 +72,26 @@ def plan(paths: Sequence[str], store: Store, rescan: bool = False,
                                                                 len(refs))
         plans.append(SourcePlan(path, sha, source_id, tuple(refs), name))
     return plans
+
+
+def _identity(path: str, label: str) -> tuple[str, int]:
+    """A file's content hash and size; for an input that cannot be read, or is not a regular
+    file (never opened), a key naming it (store.unreadable_key) and 0."""
+    not_a_file = irregular_kind(path)
+    if not_a_file is not None:
+        return unreadable_key(label, not_a_file), 0
+    try:
+        return file_sha256(path), os.path.getsize(path)
+    except OSError as exc:
+        return unreadable_key(label, exc.strerror or str(exc)), 0
+
+
+def _with_folders(path: str) -> list[str]:
+    """`path` and each folder above it, as given (an unreadable folder has a record too)."""
+    found = [path]
+    while (parent := os.path.dirname(found[-1])) and parent != found[-1]:
+        found.append(parent)
+    return found
 
 
 def run(plans: Sequence[SourcePlan], store: Store, config: ScanConfig, jobs: int = 1,
@@ -101,8 +127,8 @@ def _results(refs: list[PageRef | PageFailure], config: ScanConfig, jobs: int
     # (decoding the next page while it measures one); map() keeps input order, and the parent
     # stores each page as soon as its turn comes.
     tasks = [refs[i:i + PAGES_PER_TASK] for i in range(0, len(refs), PAGES_PER_TASK)]
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context,
-                             initializer=_init_worker) as pool:
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_worker,
+                             initargs=(os.getpid(),)) as pool:
         for results in pool.map(_process_task, tasks, [config] * len(tasks)):
             yield from results
 
@@ -111,9 +137,20 @@ def _process_task(refs: list[PageRef | PageFailure], config: ScanConfig) -> list
     return list(process_stack(refs, config))
 
 
-def _init_worker() -> None:
+def _init_worker(parent: int) -> None:
     # One OpenCV thread per worker: its two threads and the other workers use the cores.
     cv2.setNumThreads(1)
+    threading.Thread(target=_exit_with_parent, args=(parent,), name="srsform-parent",
+                     daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """End this worker when the process that started it has ended (killed, even with
+    SIGKILL, it cannot say so): the worker would otherwise wait for work forever, holding
+    its memory, and keep the pool's resource tracker alive."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_S)
+    os._exit(1)
 
 
 def stored_results(plans: Sequence[SourcePlan], store: Store) -> Iterator[PageResult]:

@@ -40,7 +40,8 @@ _MEANINGS = {
     ExitCode.OK: "every page `ok`",
     ExitCode.INTERNAL: "internal error (a bug: please report it)",
     ExitCode.USAGE: "bad command-line usage",
-    ExitCode.CONFIG: "bad template, roster, input path or output path: nothing was processed",
+    ExitCode.CONFIG: ("bad template, roster, input path, output path or store: nothing (more) "
+                      "was processed"),
     ExitCode.REVIEW: "all pages processed; some are `review` or `not_a_form`",
     ExitCode.FAILED: "some pages are `unreadable` or `error`",
     ExitCode.INTERRUPTED: "interrupted (Ctrl-C)",
@@ -71,6 +72,11 @@ class OutputError(ConfigError):
     """An output file cannot be written (no such folder, no permission, a folder in the way).
 
     Raised before any input is read, so nothing is processed or stored."""
+
+
+class StoreError(ConfigError):
+    """The record store cannot be used: not srsform's, damaged, read-only, busy, or on a full
+    disk. What was stored before it happened is kept; the message says what to do."""
 
 
 class PageError(SrsformError):

@@ -4,20 +4,30 @@ One row per source file (by content hash), one per page, one per item; correctio
 an append-only trail. The store is the only place a scan's records are written; exports
 are read back from it. This is the only module that speaks SQL: review, audits and exports
 ask it for records. Files are created readable by their owner only.
+
+Several processes on one machine may use one store at once: it is opened and its schema
+migrated under one write lock, every write is a short transaction, and a process waits
+BUSY_TIMEOUT_S for another's write before it gives up with a clear message. A store that
+is damaged, read-only, on a full disk or another application's is one clear StoreError.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import sqlite3
+import tempfile
+import time
+import traceback
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .errors import ConfigError
+from .errors import ConfigError, StoreError
+from .inputs import open_regular
 from .records import (
     AuditItem,
     AuditPage,
@@ -30,7 +40,25 @@ from .records import (
     whole_number,
 )
 
+log = logging.getLogger(__name__)
+
 SCHEMA_VERSION = 3
+APPLICATION_ID = 0x53525346  # "SRSF" in the file header (PRAGMA application_id): srsform's store
+BUSY_TIMEOUT_S = 30.0  # how long to wait for another process's write before giving up
+# A file that could not be read is known by its path, not its content: its sources row holds
+# this prefix, then the path and the reason, in place of a content hash.
+UNREADABLE = "unreadable:"
+_JOURNALS = ("-wal", "-shm", "-journal")
+_OWN_TABLES = frozenset({"sources", "pages", "items", "page_flags", "page_reasons",
+                         "corrections"})  # every srsform store has these (schema 1 on)
+# SQLite's result codes (by name prefix) that are the store's state, not a page's values or a
+# bug, and what a person is told about each.
+_BUSY = ("SQLITE_BUSY", "SQLITE_LOCKED")
+_READ_ONLY = ("SQLITE_READONLY", "SQLITE_PERM", "SQLITE_AUTH")
+_UNWRITABLE = ("SQLITE_FULL", "SQLITE_IOERR", "SQLITE_NOLFS")
+_DAMAGED = ("SQLITE_CORRUPT", "SQLITE_NOTADB")
+_CANNOT_OPEN = ("SQLITE_CANTOPEN",)
+_STORE_FAULTS = (*_BUSY, *_READ_ONLY, *_UNWRITABLE, *_DAMAGED, *_CANNOT_OPEN, "SQLITE_PROTOCOL")
 _CORRECTION_COLUMNS = ("id, page_id, item_key, old_score, new_score, old_status, new_status, "
                        "who, at, why")
 SAME_MARK_MM = 2.0  # two readings of one sheet agree this closely on every item
@@ -129,11 +157,29 @@ _REGISTER_JOIN = "LEFT JOIN printed r ON r.serial = p.serial AND r.template = p.
 
 
 def file_sha256(path: str | Path) -> str:
+    """The content hash of a regular file (inputs.NotARegularFile for anything else)."""
     digest = hashlib.sha256()
-    with open(path, "rb") as handle:
+    with open_regular(path) as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def unreadable_key(path: str, why: str) -> str:
+    """What stands for the content hash of a file that could not be read."""
+    return f"{UNREADABLE}{path}:{why}"
+
+
+def evidence_dir(path: str | Path) -> Path:
+    """Where a store's evidence images live: beside it, named after it."""
+    path = Path(path)
+    return path.with_name(path.name + ".evidence")
+
+
+def store_files(path: str | Path) -> tuple[Path, ...]:
+    """A store's own files: itself, its journals and its evidence folder. They are never read
+    as scans, moved by the hot folder, or overwritten by an output."""
+    return (Path(path), *(Path(f"{path}{suffix}") for suffix in _JOURNALS), evidence_dir(path))
 
 
 def _now() -> str:
@@ -141,46 +187,159 @@ def _now() -> str:
 
 
 class Store:
-    """An open store; use as a context manager. Only the parent process writes."""
+    """An open store; use as a context manager. Only the parent process writes.
+
+    Raises StoreError when the file is not a usable srsform store; inside the `with` block,
+    an SQLite error that is the store's (damaged, read-only, busy, disk full) becomes one."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        if not self.path.exists():
+            try:  # without O_EXCL: another process may be creating it at this moment
+                os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
+            except OSError as exc:
+                raise StoreError(f"cannot create the store {self.path}: "
+                                 f"{exc.strerror or exc}; check that its folder exists and "
+                                 "that you may write there") from None
         try:
-            if not self.path.exists():
-                fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-                os.close(fd)
-            self.db = sqlite3.connect(self.path, isolation_level=None)
-        except (OSError, sqlite3.Error) as exc:
-            raise ConfigError(f"cannot open the store {self.path}: {exc}") from None
+            self.db = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT_S)
+        except sqlite3.Error as exc:
+            raise self._error(exc) from None
         try:
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=FULL")
-            self.db.execute("PRAGMA foreign_keys=ON")
-            self.db.execute("PRAGMA busy_timeout=10000")
-            self._migrate()
-        except sqlite3.DatabaseError as exc:
+            self._open()
+        except sqlite3.Error as exc:
             self.db.close()
-            raise ConfigError(f"{self.path} is not a usable srsform store: {exc}") from None
-        for suffix in ("-wal", "-shm"):
-            side = Path(f"{self.path}{suffix}")
-            if side.exists():
-                os.chmod(side, 0o600)
+            raise self._error(exc) from None
+        except BaseException:
+            self.db.close()
+            raise
+        self._close_permissions()
 
     def __enter__(self) -> Store:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.db.close()
+    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
+        try:
+            self.db.close()
+        except sqlite3.Error as closing:
+            if exc is None:
+                raise self._error(closing) from None
+        if exc is not None and _store_fault(exc):
+            raise self._error(exc) from exc  # type: ignore[arg-type]
+
+    def _open(self) -> None:
+        """Check the file is an intact srsform store (or a new, empty file), then set it up
+        and bring its schema up to date, all before anything else touches it."""
+        problems = [row[0] for row in self.db.execute("PRAGMA quick_check")]
+        if problems != ["ok"]:
+            raise self._damaged("; ".join(problems[:3]))
+        self._check_ours()  # read-only: another application's file is left as it was
+        self._use_wal()
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self._migrate()
+
+    def _use_wal(self) -> None:
+        """Put the store in WAL mode (readers and one writer at once). Turning a new store to
+        WAL needs it to itself, and SQLite says `locked` at once, without waiting, when
+        another process is opening it too: so wait here, as for any write."""
+        deadline = time.monotonic() + BUSY_TIMEOUT_S
+        while True:
+            try:
+                self.db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if not _named(exc, _BUSY) or time.monotonic() > deadline:
+                    raise
+            time.sleep(0.05)
+
+    def _check_ours(self) -> None:
+        """Raise StoreError unless the file is marked as srsform's, is an srsform store made
+        before the mark, or is empty (a new store)."""
+        self.db.execute("BEGIN")  # one snapshot: another process may be creating the store
+        try:
+            application_id = self.db.execute("PRAGMA application_id").fetchone()[0]
+            version = self.db.execute("PRAGMA user_version").fetchone()[0]
+            tables = {name for (name,) in self.db.execute(
+                "SELECT name FROM sqlite_master WHERE type='table'")}
+        finally:
+            self.db.execute("COMMIT")
+        if application_id == APPLICATION_ID:
+            return
+        if application_id == 0 and (version, tables) == (0, set()):
+            return  # new
+        if application_id == 0 and version > 0 and _OWN_TABLES <= tables:
+            return  # made by an srsform that did not mark its stores yet
+        raise StoreError(f"{self.path} is not an srsform store (it holds another "
+                         "application's data): it was left untouched; name another file "
+                         "with --db")
 
     def _migrate(self) -> None:
-        version = self.db.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise ConfigError(f"{self.path} was written by a newer srsform (schema {version});"
-                              " upgrade srsform to read it")
-        for target in range(version + 1, SCHEMA_VERSION + 1):
-            # One transaction per step: a crash leaves the store at the previous version.
-            self.db.executescript(f"BEGIN IMMEDIATE; {_MIGRATIONS[target]}; "
-                                  f"PRAGMA user_version={target}; COMMIT;")
+        """Bring the schema up to date in one transaction, under the write lock: a process
+        opening the store at the same moment waits, then finds it done; a crash leaves the
+        schema as it was."""
+        with self.transaction():
+            version = self.db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise StoreError(f"{self.path} was written by a newer srsform (schema "
+                                 f"{version}); upgrade srsform to read it")
+            if version < 0:
+                raise self._damaged(f"schema version {version}, which no srsform writes")
+            for target in range(version + 1, SCHEMA_VERSION + 1):
+                for statement in _statements(_MIGRATIONS[target]):
+                    self.db.execute(statement)
+            if version < SCHEMA_VERSION:
+                self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            if self.db.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
+                self.db.execute(f"PRAGMA application_id={APPLICATION_ID}")
+
+    def _close_permissions(self) -> None:
+        """The store, its journals and its evidence folder, readable by their owner only
+        (they hold clinical records), where this user owns them and they were left open."""
+        for path in store_files(self.path):
+            _owner_only(path)
+
+    def _error(self, exc: BaseException) -> StoreError:
+        """One clear message, naming the store and what to do, for an SQLite error that is
+        the store's rather than a page's."""
+        text = str(exc)
+        if _named(exc, _BUSY):
+            return StoreError(f"the store {self.path} is busy: another program has been "
+                              f"writing to it for more than {BUSY_TIMEOUT_S:g} s; try again "
+                              "when it has finished")
+        if _named(exc, _READ_ONLY):
+            return StoreError(f"the store {self.path} is read-only ({text}): srsform must "
+                              "write to it; check the permissions of the file and its folder, "
+                              "or name another store with --db")
+        if _named(exc, _UNWRITABLE):
+            return StoreError(f"the store {self.path} could not be written ({text}): free "
+                              "some disk space (or check the disk), then run the same command "
+                              "again; what was stored before is kept")
+        if _named(exc, _DAMAGED):
+            return self._damaged(text)
+        if _named(exc, _CANNOT_OPEN):
+            return StoreError(f"cannot open the store {self.path} ({text}): check that it "
+                              "and its folder exist and that you may write there")
+        return StoreError(f"the store {self.path} cannot be used ({text})")
+
+    def _damaged(self, detail: str) -> StoreError:
+        return StoreError(f"the store {self.path} is damaged ({detail}): restore it from a "
+                          "backup, or name another store with --db (`sqlite3 "
+                          f"{self.path} .recover` may save what is left)")
+
+    def check_evidence_folder(self) -> None:
+        """Raise StoreError unless evidence can be kept beside the store (said before any
+        page is read, not once per page)."""
+        folder = self.evidence_dir
+        try:
+            folder.mkdir(mode=0o700, exist_ok=True)
+            fd, probe = tempfile.mkstemp(dir=folder, prefix=".probe-")
+            os.close(fd)
+            os.unlink(probe)
+        except OSError as exc:
+            raise StoreError(f"cannot keep evidence in {folder} ({exc.strerror or exc}): it "
+                             "must be a folder you may write to; fix that, or scan with "
+                             "--no-evidence") from None
 
     # --- sources ---------------------------------------------------------------------
 
@@ -191,10 +350,35 @@ class Store:
         return (row[0], row[1]) if row else None
 
     def add_source(self, sha256: str, path: str, size_bytes: int, page_count: int) -> int:
-        cursor = self.db.execute(
+        """Register a file by content hash; returns its id. A file already registered (by
+        another process scanning it at the same moment) keeps its row."""
+        self.db.execute(
             "INSERT INTO sources (sha256, path, size_bytes, page_count, first_seen) "
-            "VALUES (?, ?, ?, ?, ?)", (sha256, path, size_bytes, page_count, _now()))
-        return int(cursor.lastrowid)
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (sha256) DO NOTHING",
+            (sha256, path, size_bytes, page_count, _now()))
+        found = self.source(sha256)
+        assert found is not None  # inserted, or there already
+        return found[0]
+
+    def forget_unreadable(self, paths: Sequence[str], keep: str | None = None) -> None:
+        """Drop the stored records of files that could not be read, kept under these paths
+        (a file, or a folder it is in), now that the file has been read or tried again;
+        `keep` is the key (unreadable_key) of the one to keep. Records a person has made
+        decisions on are kept."""
+        if not paths:
+            return
+        marks = ", ".join("?" * len(paths))
+        placeholders = (f"SELECT id FROM sources WHERE substr(sha256, 1, {len(UNREADABLE)}) "
+                        f"= ? AND path IN ({marks}) AND sha256 IS NOT ?")
+        args = (UNREADABLE, *paths, keep)
+        if self.db.execute(placeholders + " LIMIT 1", args).fetchone() is None:
+            return  # the usual case: no write, no transaction
+        with self.transaction():
+            self.db.execute(f"DELETE FROM pages WHERE source_id IN ({placeholders}) AND NOT "
+                            "EXISTS (SELECT 1 FROM corrections c WHERE c.page_id = pages.id)",
+                            args)
+            self.db.execute(f"DELETE FROM sources WHERE id IN ({placeholders}) AND NOT EXISTS "
+                            "(SELECT 1 FROM pages p WHERE p.source_id = sources.id)", args)
 
     def stored_page_numbers(self, source_id: int) -> set[int]:
         rows = self.db.execute("SELECT page_index FROM pages WHERE source_id=?", (source_id,))
@@ -205,11 +389,20 @@ class Store:
     @property
     def evidence_dir(self) -> Path:
         """Where evidence images live: beside the store, named after it."""
-        return self.path.with_name(self.path.name + ".evidence")
+        return evidence_dir(self.path)
 
     def _write_evidence(self, source_id: int, result: PageResult
+                        ) -> tuple[str | None, dict[str, tuple], PageResult]:
+        """Write a page's evidence files (owner-only): their paths relative to the store, and
+        the result (saying so when they could not be written: the reading stands)."""
+        try:
+            return (*self._evidence_files(source_id, result), result)
+        except OSError as exc:
+            return None, {}, replace(result, reasons=(
+                *result.reasons, f"evidence not kept ({exc.strerror or exc})"))
+
+    def _evidence_files(self, source_id: int, result: PageResult
                         ) -> tuple[str | None, dict[str, tuple]]:
-        """Write a page's evidence files (owner-only); their paths relative to the store."""
         evidence = result.evidence
         if evidence is None:
             return None, {}
@@ -227,13 +420,35 @@ class Store:
         return str(page_path.relative_to(self.path.parent)), crops
 
     def save_page(self, source_id: int, result: PageResult) -> PageResult:
-        """Store one page's result in one transaction; returns it as stored (with the
-        duplicate-serial flag when the same form serial was already read elsewhere)."""
-        result = self._flag_duplicates(source_id, result)
-        evidence_path, crops = self._write_evidence(source_id, result)
-        image_sha256 = result.image_sha256
-        self.db.execute("BEGIN IMMEDIATE")
+        """Store one page's result in one transaction; returns it as stored (flagged when
+        the same page image or form serial was already read elsewhere).
+
+        A result the store cannot hold (a value out of range) is stored as an `error` record
+        saying so instead: one page never sinks a batch. StoreError when the store itself
+        cannot be written (busy, full disk, damaged): nothing of this page is stored."""
         try:
+            return self._save_page(source_id, result)
+        except sqlite3.Error as exc:
+            if _store_fault(exc):
+                raise self._error(exc) from None
+            failure: Exception = exc
+        except (OverflowError, ValueError, TypeError) as exc:
+            failure = exc
+        log.debug("%s page %d could not be stored:\n%s", result.source, result.page,
+                  "".join(traceback.format_exception(failure)))
+        reason = (f"this page's record could not be stored ({type(failure).__name__}: "
+                  f"{failure}); please report it")
+        try:
+            return self._save_page(source_id, PageResult(result.source, result.page, "error",
+                                                         reasons=(reason,)))
+        except sqlite3.Error as exc:
+            raise self._error(exc) from None
+
+    def _save_page(self, source_id: int, result: PageResult) -> PageResult:
+        evidence_path, crops, result = self._write_evidence(source_id, result)
+        image_sha256 = result.image_sha256
+        with self.transaction():
+            result = self._flag_duplicates(source_id, result)
             existing = self.db.execute("SELECT id FROM pages WHERE source_id=? AND "
                                        "page_index=?", (source_id, result.page)).fetchone()
             if existing is not None:
@@ -265,10 +480,6 @@ class Store:
                   *crops.get(it.key, (None,) * 5)) for i, it in enumerate(result.items)])
             self.db.execute("UPDATE pages SET evidence_path=? WHERE id=?",
                             (evidence_path, page_id))
-            self.db.execute("COMMIT")
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
         return result
 
     @staticmethod
@@ -462,10 +673,16 @@ class Store:
         self.db.execute("BEGIN IMMEDIATE")
         try:
             yield
+            self.db.execute("COMMIT")
         except BaseException:
-            self.db.execute("ROLLBACK")
+            # After a full disk or an I/O error SQLite has rolled back already: a ROLLBACK
+            # then fails, and its error would hide the one that matters.
+            if self.db.in_transaction:
+                try:
+                    self.db.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
             raise
-        self.db.execute("COMMIT")
 
     def corrections(self, page_id: int | None = None, item_key: str | None = None
                     ) -> list[Correction]:
@@ -618,6 +835,41 @@ def _flagged(result: PageResult, flag: str, reason: str, review: bool) -> PageRe
     status = "review" if review and result.status == "ok" else result.status
     return replace(result, status=status, flags=(*result.flags, flag),
                    reasons=(*result.reasons, reason))
+
+
+def _named(exc: BaseException, names: Sequence[str]) -> bool:
+    """Whether an SQLite error's result code is one of `names` (or an extended code of one:
+    SQLITE_IOERR_WRITE is an SQLITE_IOERR)."""
+    name = getattr(exc, "sqlite_errorname", None) or ""
+    return any(name == n or name.startswith(n + "_") for n in names)
+
+
+def _store_fault(exc: BaseException) -> bool:
+    """Whether an error is the store's state (busy, read-only, full disk, I/O, damaged)
+    rather than a page's values or a bug (a constraint, an SQL mistake)."""
+    return isinstance(exc, sqlite3.Error) and _named(exc, _STORE_FAULTS)
+
+
+def _statements(script: str) -> Iterator[str]:
+    """The SQL statements of a migration script, one at a time (a trigger's body is kept
+    with its trigger)."""
+    pending = ""
+    for part in script.split(";"):
+        pending += part + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                yield pending
+            pending = ""
+
+
+def _owner_only(path: Path) -> None:
+    """Take group and other permissions off a file or folder this user owns."""
+    try:
+        status = path.stat()
+        if status.st_mode & 0o077 and status.st_uid == os.geteuid():
+            os.chmod(path, status.st_mode & 0o700)
+    except OSError:
+        pass  # not there, or not ours to change
 
 
 def _write_private(path: Path, data: bytes) -> None:
