@@ -7,10 +7,11 @@ import getpass
 import json
 import logging
 import os
+import re
 import sys
 import time
-from collections.abc import Callable, Iterable
-from contextlib import ExitStack
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,11 +24,11 @@ from .form.pagecode import PageCode, new_serial
 from .form.roster import read_roster
 from .form.templates import bundled_names, load_bundled, load_template
 from .outputs import STDOUT, atomic_output, check_writable
-from .places import ENV_VAR, STORE_NAME, find_store, make_store_folder
+from .places import ENV_VAR, STORE_NAME, find_store, make_store_folder, network_share
 from .records import PAGE_STATUSES, PageFilter, PageResult, PrintedForm
 from .report import review
 from .report.export import FORMATS, guess_format, write_records
-from .store import Store
+from .store import Store, store_files
 
 if TYPE_CHECKING:
     from .read.pipeline import ScanConfig
@@ -45,6 +46,22 @@ DEFAULT_JOBS = max(1, (os.cpu_count() or 1) // 2)
 # shares a context's `meta` with every context nested in it.
 _QUIET, _VERBOSE = "srsform.quiet", "srsform.verbose"
 _LOG_LEVELS = (logging.WARNING, logging.INFO, logging.DEBUG)
+# Characters that would start a new line, move the cursor or recolour a terminal, or turn the
+# text around: a file name holding them must not forge a line of srsform's messages.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """`text` as one line a terminal shows as it is: control characters written as escapes
+    (a newline in a file name as `\\n`)."""
+    return _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+class _OneLineFormatter(logging.Formatter):
+    """Log lines with file names and reasons made printable (a traceback, at -vv, follows)."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return printable(super().formatMessage(record))
 
 
 # --- -q/-v on every command, one error handler, help that ends in exit codes ----------------
@@ -57,7 +74,11 @@ def _note_verbosity(ctx: click.Context, param: click.Parameter, value: Any) -> N
         ctx.meta[_VERBOSE] = ctx.meta.get(_VERBOSE, 0) + (value or 0)
     verbose = ctx.meta.get(_VERBOSE, 0)
     level = logging.ERROR if ctx.meta.get(_QUIET) else _LOG_LEVELS[min(verbose, 2)]
-    logging.basicConfig(format="srsform: %(levelname)s: %(message)s", stream=sys.stderr)
+    root = logging.getLogger()
+    if not root.handlers:  # as logging.basicConfig, with lines made printable
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(_OneLineFormatter("srsform: %(levelname)s: %(message)s"))
+        root.addHandler(handler)
     log.setLevel(level)
     # Other libraries' notes (pikepdf, PIL) only at -vv: -v is one line per page.
     logging.getLogger().setLevel(level if verbose >= 2 else max(level, logging.WARNING))
@@ -118,7 +139,7 @@ class _Main(_Group):
 def _fail(ctx: click.Context, message: str, code: int) -> None:
     if ctx.meta.get(_VERBOSE):
         log.exception("details")
-    click.echo(f"srsform: error: {message}", err=True)
+    click.echo(f"srsform: error: {printable(message)}", err=True)
     ctx.exit(int(code))
 
 
@@ -126,11 +147,53 @@ def _say(message: str) -> None:
     """A progress or summary line on stderr (stdout is for data), unless -q was given."""
     ctx = click.get_current_context(silent=True)
     if ctx is None or not ctx.meta.get(_QUIET):
-        click.echo(f"srsform: {message}", err=True)
+        click.echo(f"srsform: {printable(message)}", err=True)
 
 
 def _quiet(ctx: click.Context) -> bool:
     return bool(ctx.meta.get(_QUIET))
+
+
+@contextmanager
+def _quiet_c_libraries(ctx: click.Context) -> Iterator[None]:
+    """Below -vv, silence what the C image libraries (libpng, libjpeg, libtiff, OpenCV) write
+    straight to file descriptor 2, past -q and the log (the page's record says what went
+    wrong): that descriptor goes to the null device, srsform's own stderr stays where it was.
+    Worker processes started inside the block inherit the silence."""
+    if ctx.meta.get(_VERBOSE, 0) >= 2:
+        yield
+        return
+    previous = sys.stderr
+    try:
+        previous.flush()
+        on_fd2 = previous.fileno() == 2
+    except (AttributeError, OSError, ValueError):
+        on_fd2 = False  # already elsewhere (a test runner's buffer): only fd 2 is redirected
+    saved = os.dup(2)
+    if on_fd2:
+        sys.stderr = open(os.dup(saved), "w", encoding=previous.encoding,
+                          errors="backslashreplace", buffering=1)
+        _log_to(previous, sys.stderr)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        if on_fd2:
+            _log_to(sys.stderr, previous)
+            sys.stderr.close()
+            sys.stderr = previous
+
+
+def _log_to(old: Any, new: Any) -> None:
+    """Point the log's stream handlers writing to `old` at `new`."""
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.StreamHandler) and handler.stream is old:
+            handler.setStream(new)
 
 
 Codes = Iterable[ExitCode | tuple[ExitCode, str]]
@@ -221,6 +284,11 @@ def _open_store(db_path: Path | None, *, create: bool = False) -> Store:
     """The store find_store picks, opened. Only `scan` and `watch` create one (and say so
     on stderr, once); other commands need one that exists."""
     place = find_store(db_path)
+    share = network_share(place.path)
+    if share:
+        log.warning("the store %s is on a network share (%s): srsform guarantees concurrent "
+                    "use from one machine only; do not use it from several machines at once, "
+                    "or keep it on a local disk", place.path, share)
     if place.path.exists():
         return Store(place.path)
     if not create:
@@ -265,7 +333,7 @@ def print_command(template_name: str, paper: str, copies: int, roster: Path | No
     are found)."""
     from .form.render import PageSpec, render_pdf  # reportlab: loaded only to print
 
-    check_writable(output, binary=True)
+    check_writable(output, binary=True, store_files=store_files(find_store(db_path).path))
     template = load_template(template_name)
     layout = build_layout(template)
 
@@ -327,19 +395,25 @@ def scan_command(ctx: click.Context, inputs: tuple[str, ...], output: str, fmt: 
     from .read.ingest import STDIN, STDIN_SOURCE, expand_inputs, spooled_stdin
 
     fmt = guess_format(output, fmt)
-    check_writable(output)
+    own = store_files(find_store(db_path).path)
+    check_writable(output, store_files=own)
     config = _scan_config(template_names, evidence)
     with ExitStack() as cleanup:
+        cleanup.enter_context(_quiet_c_libraries(ctx))
         given, names = list(inputs), {}
         if STDIN in given:
             _check_stdin(given)
             spooled = cleanup.enter_context(spooled_stdin())
             given[given.index(STDIN)] = spooled
             names[spooled] = STDIN_SOURCE
-        paths = expand_inputs(given)
+        # The store is never an input, nor is this run's output (both may lie in a folder
+        # being scanned).
+        paths = expand_inputs(given, skip=[*own, *([output] if output != STDOUT else [])])
         if not paths:
             raise ConfigError("no input files found in " + ", ".join(inputs))
         store = cleanup.enter_context(_open_store(db_path, create=True))
+        if evidence:
+            store.check_evidence_folder()
         plans = batch.plan(paths, store, rescan=rescan, names=names)
         todo = sum(len(p.todo) for p in plans)
         started, done = time.monotonic(), [0]
@@ -398,11 +472,14 @@ def _check_stdin(inputs: list[str]) -> None:
               show_default="half the number of cores",
               help="Worker processes (each also decodes ahead on a second thread).")
 @click.option("--once", is_flag=True, help="Read what has settled, then stop.")
-def watch_command(folder: Path, db_path: Path | None, template_names: tuple[str, ...],
-                  interval: float, settle: float, jobs: int, once: bool) -> None:
+@click.pass_context
+def watch_command(ctx: click.Context, folder: Path, db_path: Path | None,
+                  template_names: tuple[str, ...], interval: float, settle: float, jobs: int,
+                  once: bool) -> None:
     """Hot folder: read each scan file dropped into FOLDER once, then move it to
-    FOLDER/done (or FOLDER/failed when a page could not be read). Ctrl-C stops it."""
-    from .watch import Watcher
+    FOLDER/done (or FOLDER/failed when a page could not be read). Ctrl-C stops it. One
+    watcher at a time watches a folder."""
+    from .watch import Watcher, folder_lock
 
     config = _scan_config(template_names, evidence=True)
 
@@ -410,7 +487,9 @@ def watch_command(folder: Path, db_path: Path | None, template_names: tuple[str,
         statuses = ", ".join(sorted({r.status for r in results}))
         _say(f"{path.name}: {len(results)} page(s) ({statuses}) -> {target}/")
 
-    with _open_store(db_path, create=True) as store:
+    with folder_lock(folder), _quiet_c_libraries(ctx), \
+            _open_store(db_path, create=True) as store:
+        store.check_evidence_folder()
         watcher = Watcher(folder, store, config, settle_s=settle, jobs=jobs, on_file=report,
                           on_page=_log_page)
         try:
@@ -702,7 +781,7 @@ def export_command(fmt: str | None, output: str, db_path: Path | None, **criteri
     filters select."""
     fmt = guess_format(output, fmt)
     where = page_filter(**criteria)
-    check_writable(output)
+    check_writable(output, store_files=store_files(find_store(db_path).path))
     with _open_store(db_path) as store, atomic_output(output) as out:
         count = write_records(out, fmt, review.records_in_force(store, where=where))
     _say(f"exported {count} page(s) from the store {store.path} to {_where(output)}")
@@ -746,7 +825,7 @@ def audit_command(ctx: click.Context, keyed: Path | None, as_json: bool, db_path
     if pdf_path is not None:
         from .report.audit_pdf import select_pages, write_audit_pdf  # reportlab: only here
 
-        check_writable(pdf_path, binary=True)
+        check_writable(pdf_path, binary=True, store_files=store_files(find_store(db_path).path))
         with _open_store(db_path) as store, atomic_output(pdf_path, binary=True) as out:
             pages = select_pages(store, only_flagged=only_flagged, client=client, since=since)
             forms = write_audit_pdf(store, pages, out, title_note=(

@@ -11,19 +11,21 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from .errors import OutputError
 
 STDOUT = "-"
 
 
-def check_writable(path: str | Path, binary: bool = False) -> None:
+def check_writable(path: str | Path, binary: bool = False,
+                   store_files: Collection[str | Path] = ()) -> None:
     """Raise OutputError unless `path` can be created or replaced ('-' is standard output,
-    refused for `binary` output, a PDF, when it is a terminal).
+    refused for `binary` output, a PDF, when it is a terminal), and is none of `store_files`
+    (the record store and its own files, however named).
 
     Tries what the real write will do (a temporary file in the target's folder), so a
     missing folder, a read-only folder or a folder in the target's place is found first."""
@@ -33,6 +35,9 @@ def check_writable(path: str | Path, binary: bool = False) -> None:
                               "(-o - > file.pdf, or a pipe) or give -o FILE")
         return
     target = Path(path)
+    if os.path.realpath(target) in {os.path.realpath(p) for p in store_files}:
+        raise OutputError(f"will not write {target}: it is the record store or one of its "
+                          "files, which the output would destroy; choose another output")
     if target.is_dir():
         raise OutputError(f"cannot write {target}: it is a folder; give a file name")
     folder = target.parent
@@ -66,7 +71,7 @@ def atomic_output(path: str | Path, binary: bool = False) -> Iterator[IO]:
     handle = os.fdopen(fd, mode, **({} if binary else {"encoding": "utf-8", "newline": ""}))
     try:
         with handle:
-            yield handle
+            yield _Guarded(handle, target)  # type: ignore[misc]
             _finish(handle.flush, target)
             _finish(lambda: os.fsync(handle.fileno()), target)
         _finish(lambda: os.replace(temporary, target), target)
@@ -76,6 +81,26 @@ def atomic_output(path: str | Path, binary: bool = False) -> Iterator[IO]:
         except OSError:
             pass
         raise
+
+
+class _Guarded:
+    """A file being written whose write errors (a full disk) are OutputErrors naming it: not
+    taken for a bug, and not confused with an error reading an input."""
+
+    def __init__(self, handle: IO, target: Path) -> None:
+        self._handle, self._target = handle, target
+
+    def write(self, data: Any) -> int:
+        try:
+            return self._handle.write(data)
+        except OSError as exc:
+            raise OutputError(f"cannot write {self._target}: {exc.strerror or exc}") from None
+
+    def flush(self) -> None:
+        _finish(self._handle.flush, self._target)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._handle, name)
 
 
 def _finish(step: Callable[[], object], target: Path) -> None:

@@ -9,6 +9,7 @@ records land in one store wherever srsform is run from, unless a store is named.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,12 @@ ENV_VAR = "SRSFORM_DB"
 STORE_NAME = "srsform.db"
 APP_NAME = "srsform"
 PER_USER = "the per-user store"
+# File systems on another machine, as Linux names them in /proc/mounts: SQLite cannot lock a
+# store there reliably for several machines, and its WAL journal needs memory they share.
+NETWORK_FILE_SYSTEMS = frozenset({
+    "nfs", "nfs4", "cifs", "smb3", "smbfs", "ncpfs", "9p", "afs", "ceph", "glusterfs",
+    "lustre", "gpfs", "davfs", "fuse.sshfs", "fuse.glusterfs", "fuse.s3fs", "fuse.rclone",
+})
 
 
 @dataclass(frozen=True)
@@ -64,3 +71,24 @@ def make_store_folder(place: StorePlace) -> None:
     if not folder.is_dir():
         folder.mkdir(mode=0o700, parents=True)
         os.chmod(folder, 0o700)  # mkdir's mode is masked by the umask
+
+
+def network_share(path: Path, mounts: str | None = None) -> str | None:
+    """The network file system `path` lies on (e.g. `nfs4`, `cifs`), or None: a local disk,
+    or unknown (only Linux's /proc/mounts, or `mounts` in its format, is read)."""
+    if mounts is None:
+        try:
+            mounts = Path("/proc/mounts").read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return None
+    target = os.path.realpath(path)
+    best, kind = "", None
+    for line in mounts.splitlines():
+        fields = line.split()
+        if len(fields) < 3:
+            continue
+        point = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[1])
+        inside = target == point or target.startswith(point.rstrip("/") + "/")
+        if inside and len(point) >= len(best):
+            best, kind = point, fields[2]
+    return kind if kind in NETWORK_FILE_SYSTEMS else None

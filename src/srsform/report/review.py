@@ -268,6 +268,7 @@ def parse_decision(text: str, rule: str | None = None) -> Decision:
 def decide(store: Store, page: StoredPage, key: str, decision: Decision, who: str, why: str
            ) -> Correction:
     """Append a person's decision for one item; the old value is the one in force."""
+    why = why.strip()  # checked as it will be stored: " undo #1: ..." is stored as an undo
     if is_undo_reason(why):
         raise ConfigError("a reason starting 'undo #N:' is kept for `srsform review undo`")
     _require(who, why)
