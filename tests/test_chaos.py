@@ -33,7 +33,6 @@ from srsform.cli import main
 from srsform.errors import ExitCode, TemplateError, UnreadableError
 from srsform.form.pagecode import parse_payload
 from srsform.form.templates import load_template
-from srsform.places import network_share
 from srsform.read.ingest import PageFailure, list_pages
 from srsform.records import PageResult
 from srsform.store import Store
@@ -556,6 +555,8 @@ def test_a_store_made_before_it_was_marked_as_srsform_s_is_still_opened(tmp_path
 
 def test_a_store_on_a_network_share_is_used_with_a_warning(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    from srsform.places import network_share
+
     mounts = f"/dev/sda1 / ext4 rw 0 0\nnas:/clinic {tmp_path} nfs4 rw 0 0\n"
     assert network_share(tmp_path / "s.db", mounts) == "nfs4"
     assert network_share(Path("/elsewhere/s.db"), mounts) is None
