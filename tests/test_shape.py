@@ -92,8 +92,8 @@ def _loaded_after(code: str) -> list[str]:
 
 @pytest.mark.parametrize("modules", [
     "srsform.records", "srsform.report.export", "srsform.store", "srsform.report.review",
-    "srsform.report.keyed_audit", "srsform.form.layout", "srsform.form.templates",
-    "srsform.cli",
+    "srsform.report.keyed_audit", "srsform.report.agreement", "srsform.form.layout",
+    "srsform.form.templates", "srsform.cli",
 ])
 def test_the_record_model_and_exports_load_no_heavy_library(modules: str) -> None:
     assert _loaded_after(f"import {modules}") == []
