@@ -119,6 +119,23 @@ def test_export_of_a_store_does_not_load_opencv(tmp_path: Path) -> None:
     assert len(out.read_text().splitlines()) == 1 + 4  # header and the stack's four pages
 
 
+def test_a_keyed_audit_loads_no_heavy_library(tmp_path: Path) -> None:
+    # `audit --against` without -o reads the store and a CSV: no PDF, image or plot library.
+    db = tmp_path / "s.db"
+    scan = subprocess.run([sys.executable, "-m", "srsform", "-q", "scan",
+                           str(SAMPLES / "scans" / "stack.pdf"), "--db", str(db),
+                           "-o", str(tmp_path / "r.jsonl"), "--no-evidence"],
+                          capture_output=True, text=True)
+    assert scan.returncode in (0, 4), scan.stderr
+    keyed = tmp_path / "keyed.csv"
+    keyed.write_text("serial,overall\nSAMP00000011,0\n")
+    loaded = _loaded_after(
+        "from srsform.cli import main\n"
+        f"try:\n    main(['-q', 'audit', '--db', {str(db)!r}, '--against', {str(keyed)!r}])\n"
+        "except SystemExit as stop:\n    assert stop.code in (0, None), stop.code")
+    assert loaded == []
+
+
 def test_every_subpackage_is_listed_for_the_wheel() -> None:
     # pyproject lists packages by hand (the templates ship from the top-level templates/
     # folder as srsform.template_files); a subpackage missing there is missing when installed.

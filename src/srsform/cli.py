@@ -27,6 +27,7 @@ from .store import Store
 
 if TYPE_CHECKING:
     from .read.pipeline import ScanConfig
+    from .report.keyed_audit import AuditReport
 
 # Reading pages loads OpenCV, NumPy and pikepdf: `scan` and `watch` import the read stage
 # inside the command, so that printing, review, export and audit never load them.
@@ -457,9 +458,13 @@ def export_command(fmt: str | None, output: str, db_path: Path) -> None:
 
 @main.command("audit")
 @click.option("--against", "keyed", type=click.Path(dir_okay=False, path_type=Path),
-              help="CSV of scores keyed by hand from the paper forms (by serial, or client + "
-                   "session; item columns by item key, and/or total).")
+              help="CSV of scores keyed by hand from the paper forms: rows named by serial, "
+                   "or template + client + session; item columns by item key, and/or total "
+                   "(an empty cell is not keyed; blank, missing or - means no mark).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable report on stdout.")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="With --against: write every discrepancy (and every keyed row not "
+                   "compared) to this CSV.")
 @click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path),
               default=Path("srsform.db"), show_default=True, help="The record store.")
 @click.option("-o", "--output", "pdf_path", type=click.Path(dir_okay=False, path_type=Path),
@@ -469,33 +474,53 @@ def export_command(fmt: str | None, output: str, db_path: Path) -> None:
 @click.option("--client", help="PDF: only this client code.")
 @click.option("--since", help="PDF: only pages scanned on or after this date (YYYY-MM-DD).")
 @click.pass_context
-def audit_command(ctx: click.Context, keyed: Path | None, as_json: bool, db_path: Path,
-                  pdf_path: Path | None, only_flagged: bool, client: str | None,
-                  since: str | None) -> None:
+def audit_command(ctx: click.Context, keyed: Path | None, as_json: bool,
+                  report_path: Path | None, db_path: Path, pdf_path: Path | None,
+                  only_flagged: bool, client: str | None, since: str | None) -> None:
     """Audit the stored scores against the originals: a PDF report to check each score
     against the paper (-o), and/or every discrepancy with a keyed CSV and agreement
-    statistics (--against; exit 0 when all agree, 4 when some do not)."""
+    statistics (--against; exit 0 when all agree, 4 when a value differs or a keyed row
+    could not be compared)."""
     if keyed is None and pdf_path is None:
         raise ConfigError("give -o audit.pdf for the report, and/or --against keyed.csv")
-    if pdf_path is not None:
-        from .report.audit_pdf import select_pages, write_audit_pdf  # reportlab: only here
-
-        check_writable(pdf_path)
-        with _existing_store(db_path) as store, atomic_output(pdf_path, binary=True) as out:
-            pages = select_pages(store, only_flagged=only_flagged, client=client, since=since)
-            forms = write_audit_pdf(store, pages, out, title_note=(
-                f"store {db_path}; {'only flagged; ' if only_flagged else ''}"
-                f"{'client ' + client + '; ' if client else ''}"
-                f"{'since ' + since if since else ''}"))
-        click.echo(f"srsform: audit report of {forms} form(s) written to {pdf_path}", err=True)
-        if keyed is None:
-            return
-    from .report.keyed_audit import audit_keyed, format_audit
-
+    if report_path is not None and keyed is None:
+        raise ConfigError("--report writes the discrepancies found with --against "
+                          "keyed.csv: give both")
+    for path in (pdf_path, report_path):
+        if path is not None:
+            check_writable(path)
+    report = None
     with _existing_store(db_path) as store:
-        report = audit_keyed(store, keyed)
+        if keyed is not None:
+            from .report.keyed_audit import audit_keyed
+
+            report = audit_keyed(store, keyed)
+        if pdf_path is not None:
+            _write_audit_pdf(store, pdf_path, report, only_flagged, client, since)
+    if report is None:
+        return
+    from .report.keyed_audit import format_audit, write_report_csv
+
+    if report_path is not None:
+        with atomic_output(report_path) as out:
+            rows = write_report_csv(report, out)
+        click.echo(f"srsform: {rows} row(s) written to {report_path}", err=True)
     if as_json:
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=1))
     else:
         click.echo(format_audit(report))
-    ctx.exit(int(ExitCode.REVIEW if report.discrepancies else ExitCode.OK))
+    ctx.exit(int(ExitCode.OK if report.all_agree else ExitCode.REVIEW))
+
+
+def _write_audit_pdf(store: Store, pdf_path: Path, report: AuditReport | None,
+                     only_flagged: bool, client: str | None, since: str | None) -> None:
+    from .report.audit_pdf import select_pages, write_audit_pdf  # reportlab: only here
+
+    pages = select_pages(store, only_flagged=only_flagged, client=client, since=since)
+    note = "; ".join(part for part in (
+        f"store {store.path}", "only flagged" if only_flagged else "",
+        f"client {client}" if client else "", f"since {since}" if since else "",
+        f"against {report.keyed_file}" if report else "") if part)
+    with atomic_output(pdf_path, binary=True) as out:
+        count = write_audit_pdf(store, pages, out, title_note=note)
+    click.echo(f"srsform: audit report of {count} form(s) written to {pdf_path}", err=True)
