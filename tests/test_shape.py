@@ -15,7 +15,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "src" / "srsform"
 SAMPLES = ROOT / "samples"
-HEAVY = ("cv2", "numpy", "reportlab", "pikepdf", "PIL", "pdf2image")
+HEAVY = ("cv2", "numpy", "reportlab", "pikepdf", "PIL", "pdf2image", "matplotlib")
 # form -> read -> store -> report, with the entry points last; errors, records and outputs
 # are shared by every stage.
 STAGES = {"errors": 0, "records": 0, "outputs": 0, "form": 1, "read": 2, "store": 3,

@@ -468,9 +468,12 @@ def export_command(fmt: str | None, output: str, db_path: Path) -> None:
 @click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path),
               default=Path("srsform.db"), show_default=True, help="The record store.")
 @click.option("-o", "--output", "pdf_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the PDF audit report here: per form, the annotated original and "
-                   "each line at true scale with a ruler and the mark read.")
-@click.option("--only-flagged", is_flag=True, help="PDF: only pages or items not ok.")
+              help="Write the PDF audit report here: per form, the values in force (with "
+                   "who corrected what), each line at true scale with a ruler and the mark "
+                   "read, and the original page.")
+@click.option("--only-flagged", is_flag=True,
+              help="PDF: only pages or items not ok with the values in force, or with a "
+                   "keyed discrepancy.")
 @click.option("--client", help="PDF: only this client code.")
 @click.option("--since", help="PDF: only pages scanned on or after this date (YYYY-MM-DD).")
 @click.pass_context
@@ -514,13 +517,14 @@ def audit_command(ctx: click.Context, keyed: Path | None, as_json: bool,
 
 def _write_audit_pdf(store: Store, pdf_path: Path, report: AuditReport | None,
                      only_flagged: bool, client: str | None, since: str | None) -> None:
-    from .report.audit_pdf import select_pages, write_audit_pdf  # reportlab: only here
+    from .report.audit_pdf import select_forms, write_audit_pdf  # reportlab: only here
 
-    pages = select_pages(store, only_flagged=only_flagged, client=client, since=since)
+    forms = select_forms(store, only_flagged=only_flagged, client=client, since=since,
+                         keyed=report)
     note = "; ".join(part for part in (
         f"store {store.path}", "only flagged" if only_flagged else "",
         f"client {client}" if client else "", f"since {since}" if since else "",
         f"against {report.keyed_file}" if report else "") if part)
     with atomic_output(pdf_path, binary=True) as out:
-        count = write_audit_pdf(store, pages, out, title_note=note)
+        count = write_audit_pdf(store, forms, out, title_note=note, keyed=report)
     click.echo(f"srsform: audit report of {count} form(s) written to {pdf_path}", err=True)

@@ -149,6 +149,7 @@ class AuditItem:
 class AuditPage:
     """One stored page as the audit report shows it (machine readings and evidence)."""
 
+    page_id: int
     source: str
     page: int
     status: str

@@ -502,7 +502,8 @@ class Store:
             reasons = tuple(r for (r,) in self.db.execute(
                 "SELECT reason FROM page_reasons WHERE page_id=? ORDER BY position",
                 (page_id,)))
-            pages.append(AuditPage(source=row[1], page=row[2], status=row[3], template=row[4],
+            pages.append(AuditPage(page_id=page_id, source=row[1], page=row[2],
+                                   status=row[3], template=row[4],
                                    serial=row[5], client=row[6], session=row[7],
                                    print_scale=row[8], total=row[9], flags=flags,
                                    reasons=reasons, evidence_path=row[10], scanned_at=row[11],
