@@ -1,5 +1,5 @@
-"""Test-wide settings and fixtures: hypothesis keeps no example database in the checkout; the
-clinic's ORS + SRS roster stack is scanned once per session."""
+"""Test-wide settings and fixtures: hypothesis keeps no example database in the checkout; every
+test runs in its own folder; the clinic's ORS + SRS roster stack is scanned once per session."""
 
 from __future__ import annotations
 
@@ -13,6 +13,13 @@ from hypothesis import settings
 
 settings.register_profile("srsform", database=None)
 settings.load_profile("srsform")
+
+
+@pytest.fixture(autouse=True)
+def _run_in_tmp_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test runs in its own empty folder, so a default output (`forms.pdf`, the default
+    store `srsform.db`) lands under tmp_path, never in the checkout."""
+    monkeypatch.chdir(tmp_path)
 
 
 @dataclass(frozen=True)

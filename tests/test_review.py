@@ -87,9 +87,9 @@ def test_a_correction_shows_in_every_export_and_in_the_trail(db: Path, tmp_path:
     assert _run("export", "--db", str(db), "-o", str(wide)).exit_code == 0
     assert wide.stat().st_mode & 0o077 == 0
     row = next(r for r in csv.DictReader(wide.open()) if r["serial"] == OK_PAGE)
-    assert (row["relationship_score"], row["relationship_corrected"], row["total"]) == (
+    assert (row["srs_relationship_score"], row["srs_relationship_corrected"], row["total"]) == (
         "7", "true", "26")
-    assert row["overall_corrected"] == "false" and row["overall_score"] == "0"
+    assert row["srs_overall_corrected"] == "false" and row["srs_overall_score"] == "0"
 
     long = _run("export", "--db", str(db), "--format", "long")
     rows = [r for r in csv.DictReader(io.StringIO(long.stdout)) if r["serial"] == OK_PAGE]

@@ -23,12 +23,12 @@ from srsform.read.measure import LineMeasurement
 from srsform.read.pipeline import ScanConfig, process_page, process_stack
 from srsform.read.score import score_mm, score_page
 from srsform.records import PageResult
-from srsform.report.export import csv_cell, render_records
+from srsform.report.export import csv_cell, write_records
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 RECORD_KEYS = {"source", "page", "status", "template", "layout", "serial", "client", "session",
-               "rotation", "print_scale", "items", "total", "flags", "rule", "reasons"}
-ITEM_KEYS = {"key", "mm", "score", "status", "confidence"}
+               "date", "rotation", "print_scale", "items", "total", "flags", "rule", "reasons"}
+ITEM_KEYS = {"key", "mm", "score", "status", "confidence", "corrected"}
 
 
 # --- scoring rules ---------------------------------------------------------------------
@@ -251,8 +251,8 @@ def test_scan_writes_wide_csv_and_json(mixed_folder: Path, tmp_path: Path) -> No
                               str(tmp_path / "out.csv"), *db])
     rows = list(csv.DictReader((tmp_path / "out.csv").open()))
     assert len(rows) == 4
-    assert {"relationship_mm", "relationship_score", "relationship_status",
-            "overall_confidence", "total", "flags"} <= set(rows[0])
+    assert {"srs_relationship_mm", "srs_relationship_score", "srs_relationship_status",
+            "srs_overall_confidence", "total", "flags"} <= set(rows[0])
     CliRunner().invoke(main, ["scan", str(mixed_folder / "a-stack.pdf"), "--format", "json",
                               "-o", str(tmp_path / "out.any"), *db])
     assert len(json.loads((tmp_path / "out.any").read_text())) == 4
@@ -283,6 +283,7 @@ def test_csv_cells_cannot_run_as_spreadsheet_formulas() -> None:
     assert csv_cell("C1042") == "C1042"
     assert csv_cell(None) == ""
     result = PageResult("=evil.pdf", 1, "error", reasons=("+bad",))
-    text = render_records([result], "csv", ["relationship"])
-    row = next(csv.DictReader(io.StringIO(text)))
+    text = io.StringIO()
+    write_records(text, "csv", [(result, ())])
+    row = next(csv.DictReader(io.StringIO(text.getvalue())))
     assert row["source"] == "'=evil.pdf" and row["reasons"] == "'+bad"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import getpass
 import json
 import logging
@@ -10,7 +11,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -20,9 +21,9 @@ from .form.pagecode import PageCode, new_serial
 from .form.roster import read_roster
 from .form.templates import load_bundled, load_template
 from .outputs import atomic_output, check_writable
-from .records import PageResult
+from .records import PAGE_STATUSES, PageFilter, PageResult, PrintedForm
 from .report import review
-from .report.export import FORMATS, IN_FORCE_FORMATS, ResultWriter, guess_format, write_in_force
+from .report.export import FORMATS, guess_format, write_records
 from .store import Store
 
 if TYPE_CHECKING:
@@ -100,9 +101,14 @@ def templates_command() -> None:
               help="CSV with columns client, session, date: one personalised page per row.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               default=Path("forms.pdf"), show_default=True, help="PDF file to write.")
+@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("srsform.db"), show_default=True,
+              help="The record store whose printed-forms register records these pages.")
 def print_command(template_name: str, paper: str, copies: int, roster: Path | None,
-                  output: Path) -> None:
-    """Print blank or personalised forms to a PDF."""
+                  output: Path, db_path: Path) -> None:
+    """Print blank or personalised forms to a PDF, and record each page in the store's
+    printed-forms register (so that scans are linked to it and forms that never came back
+    are found)."""
     from .form.render import PageSpec, render_pdf  # reportlab: loaded only to print
 
     check_writable(output)
@@ -114,13 +120,25 @@ def print_command(template_name: str, paper: str, copies: int, roster: Path | No
                         client, session)
 
     if roster is not None:
-        specs = [PageSpec(code(row.client, row.session), row.date) for row in read_roster(roster)]
+        specs = [PageSpec(code(row.client, row.session), row.date or None)
+                 for row in read_roster(roster)]
     else:
         specs = [PageSpec(code()) for _ in range(copies)]
     with atomic_output(output, binary=True) as out:
         count = render_pdf(template, layout, specs, paper, out)
     click.echo(f"srsform: wrote {count} page(s) of '{template.id}' ({paper}, layout "
                f"{layout.layout_id}) to {output}", err=True)
+    printed = [PrintedForm(s.code.serial, template.id, template.version, layout.layout_id,
+                           s.code.client, s.code.session, s.date, paper) for s in specs]
+    try:
+        with Store(db_path) as store:
+            store.record_printed(printed)
+    except SrsformError as exc:
+        click.echo(f"srsform: note: the printed-forms register was skipped ({exc}); the "
+                   "forms are fine, but scans of them cannot be linked to this print run",
+                   err=True)
+    else:
+        log.info("recorded %d printed page(s) in %s", len(printed), db_path)
 
 
 @main.command("scan")
@@ -155,7 +173,6 @@ def scan_command(ctx: click.Context, inputs: tuple[str, ...], output: str, fmt: 
     fmt = guess_format(output, fmt)
     check_writable(output)
     config = _scan_config(template_names, evidence)
-    templates = config.templates
     paths = expand_inputs(inputs)
     if not paths:
         raise ConfigError("no input files found in " + ", ".join(inputs))
@@ -179,16 +196,12 @@ def scan_command(ctx: click.Context, inputs: tuple[str, ...], output: str, fmt: 
 
             batch.run(plans, store, config, jobs=jobs, on_page=advance)
         # The values in force: a person's corrections, where made, over the readings.
-        results = [result for result, _ in review.records_in_force(
-            store, [(p.source_id, p.path) for p in plans])]
-        # Item columns of the forms met, in form order (all templates' if none was read).
-        keys = [i.key for r in results for i in r.items] or [
-            item.key for t in templates for item in t.items]
+        pages = list(review.records_in_force(store, [(p.source_id, p.path) for p in plans]))
         counts: dict[str, int] = {}
-        with atomic_output(output) as out, ResultWriter(out, fmt, keys) as writer:
-            for result in results:
-                writer.write(result)
-                counts[result.status] = counts.get(result.status, 0) + 1
+        for result, _ in pages:
+            counts[result.status] = counts.get(result.status, 0) + 1
+        with atomic_output(output) as out:
+            write_records(out, fmt, pages)
     if not quiet:
         summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
         click.echo(f"srsform: {sum(counts.values())} page(s) ({todo} read now, the rest "
@@ -254,6 +267,55 @@ def _log_page(result: PageResult) -> None:
     # Never client codes in the log at default verbosity: they identify a person.
     log.info("%s page %d: %s%s", result.source, result.page, result.status,
              f" ({'; '.join(result.reasons)})" if result.reasons else "")
+
+
+class IsoDate(click.ParamType):
+    """A day written YYYY-MM-DD (kept as that text, which sorts as dates do)."""
+
+    name = "YYYY-MM-DD"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+                ) -> str:
+        text = str(value).strip()
+        try:
+            if len(text) != 10:
+                raise ValueError
+            day = dt.date.fromisoformat(text)
+        except ValueError:
+            self.fail(f"'{value}' is not a date: write it as YYYY-MM-DD (e.g. 2026-12-01)",
+                      param, ctx)
+        return day.isoformat()
+
+
+_FILTER_OPTIONS = (
+    click.option("--client", "clients", multiple=True,
+                 help="Only this client code (repeat for several)."),
+    click.option("--template", "templates", multiple=True,
+                 help="Only this template, e.g. srs (repeat for several); `export --template "
+                      "srs` writes one template per file."),
+    click.option("--since", type=IsoDate(),
+                 help="Only pages of sessions on or after this day (the session date from the "
+                      "printed-forms register, else the day the page was scanned)."),
+    click.option("--until", type=IsoDate(), help="Only pages of sessions on or before this day."),
+    click.option("--status", "statuses", multiple=True, type=click.Choice(PAGE_STATUSES),
+                 help="Only pages with this status, after corrections (repeat for several)."),
+)
+
+
+def page_filter_options(command: Callable) -> Callable:
+    """The options that select stored pages: --client, --template, --since, --until, --status."""
+    for option in reversed(_FILTER_OPTIONS):
+        command = option(command)
+    return command
+
+
+def page_filter(clients: tuple[str, ...] = (), templates: tuple[str, ...] = (),
+                since: str | None = None, until: str | None = None,
+                statuses: tuple[str, ...] = ()) -> PageFilter:
+    """The PageFilter the filter options ask for (a usage error when it can match nothing)."""
+    if since and until and since > until:
+        raise click.BadParameter(f"--since {since} is after --until {until}")
+    return PageFilter(tuple(clients), tuple(templates), since, until, tuple(statuses))
 
 
 # --- review, export and audit of the store -------------------------------------------------
@@ -434,26 +496,26 @@ def review_trail_command(ctx: click.Context, page_ref: str | None, db_path: Path
 
 
 @main.command("export")
-@click.option("--format", "fmt", type=click.Choice(IN_FORCE_FORMATS),
-              help="csv (one row per page), long (one row per item) or jsonl "
-                   "(default: from the output's extension, else jsonl).")
+@click.option("--format", "fmt", type=click.Choice(FORMATS),
+              help="jsonl, json, csv (one row per page, columns per template) or long (one row "
+                   "per item) (default: from the output's extension, else jsonl).")
 @click.option("-o", "--output", default="-", show_default=True,
               help="File to write ('-' for stdout).")
 @click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path),
               default=Path("srsform.db"), show_default=True, help="The record store.")
-def export_command(fmt: str | None, output: str, db_path: Path) -> None:
-    """Every stored page with the values in force (a person's corrections applied, totals
-    and flags recomputed; each item says whether it was corrected)."""
-    if fmt is None:
-        fmt = guess_format(output, None)
-        if fmt not in IN_FORCE_FORMATS:
-            raise ConfigError(f"cannot export '{output}' as {fmt}: use --format "
-                              f"{'|'.join(IN_FORCE_FORMATS)}")
+@page_filter_options
+def export_command(fmt: str | None, output: str, db_path: Path, **criteria: Any) -> None:
+    """Stored pages with the values in force (a person's corrections applied, totals and
+    flags recomputed; each item says whether it was corrected): every page, or those the
+    filters select."""
+    fmt = guess_format(output, fmt)
+    where = page_filter(**criteria)
     check_writable(output)
     with _existing_store(db_path) as store, atomic_output(output) as out:
-        count = write_in_force(out, fmt, review.records_in_force(store),
-                               review.item_keys(store))
+        count = write_records(out, fmt, review.records_in_force(store, where=where))
     click.echo(f"srsform: exported {count} page(s) from {db_path}", err=True)
+    if not count and where:
+        click.echo(f"srsform: no stored page matches {where.describe()}", err=True)
 
 
 @main.command("audit")

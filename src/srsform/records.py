@@ -65,6 +65,50 @@ class PageResult:
     reasons: tuple[str, ...] = field(default=())
     image_sha256: str | None = None  # the decoded page image, to recognise it again
     evidence: Evidence | None = field(default=None, repr=False, compare=False)
+    date: str | None = None  # the session date (ISO), from the printed-forms register
+
+
+@dataclass(frozen=True)
+class PrintedForm:
+    """One page `srsform print` made: what the printed-forms register keeps of it."""
+
+    serial: str
+    template: str
+    template_version: str
+    layout: str
+    client: str | None
+    session: int | None
+    date: str | None  # the session date (ISO) from the roster
+    paper: str
+    printed_at: str = ""  # UTC, set by the store
+
+
+@dataclass(frozen=True)
+class PageFilter:
+    """Which stored pages a command takes: each given criterion must hold (empty: all).
+
+    Dates are ISO days, inclusive; a page's date is its session date from the printed-forms
+    register, else the day it was scanned (UTC). Statuses are compared in force (after a
+    person's corrections)."""
+
+    clients: tuple[str, ...] = ()
+    templates: tuple[str, ...] = ()
+    since: str | None = None
+    until: str | None = None
+    statuses: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.clients or self.templates or self.since or self.until
+                    or self.statuses)
+
+    def describe(self) -> str:
+        """The criteria as a person gave them, e.g. `--client C1 --since 2026-01-01`."""
+        parts = [f"--client {c}" for c in self.clients]
+        parts += [f"--template {t}" for t in self.templates]
+        parts += [f"--since {self.since}"] if self.since else []
+        parts += [f"--until {self.until}"] if self.until else []
+        parts += [f"--status {s}" for s in self.statuses]
+        return " ".join(parts)
 
 
 # --- what the store gives back besides page records ---------------------------------------

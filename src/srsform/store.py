@@ -23,12 +23,14 @@ from .records import (
     AuditPage,
     Correction,
     ItemScore,
+    PageFilter,
     PageResult,
+    PrintedForm,
     StoredPage,
     whole_number,
 )
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _CORRECTION_COLUMNS = ("id, page_id, item_key, old_score, new_score, old_status, new_status, "
                        "who, at, why")
 SAME_MARK_MM = 2.0  # two readings of one sheet agree this closely on every item
@@ -103,7 +105,27 @@ _MIGRATIONS: dict[int, str] = {
     ALTER TABLE items ADD COLUMN right_end_mm REAL;
     ALTER TABLE items ADD COLUMN mark_x_mm REAL;
     """,
+    3: """
+    -- The printed-forms register: every page `srsform print` made, by its serial. A scanned
+    -- page is linked to its printed form by serial and template; the session date comes
+    -- from here.
+    CREATE TABLE printed (
+        serial TEXT PRIMARY KEY,
+        template TEXT NOT NULL,
+        template_version TEXT NOT NULL,
+        layout TEXT NOT NULL,
+        client TEXT,
+        session INTEGER,
+        session_date TEXT,              -- ISO date from the roster; NULL when none was given
+        paper TEXT NOT NULL,
+        printed_at TEXT NOT NULL
+    );
+    CREATE INDEX printed_client ON printed(client, session);
+    """,
 }
+# A page's day for date filters: its session date from the register, else the day it was read.
+_PAGE_DAY = "COALESCE(r.session_date, substr(p.scanned_at, 1, 10))"
+_REGISTER_JOIN = "LEFT JOIN printed r ON r.serial = p.serial AND r.template = p.template"
 
 
 def file_sha256(path: str | Path) -> str:
@@ -307,12 +329,16 @@ class Store:
 
     # --- reading back -----------------------------------------------------------------
 
-    def records(self, source_id: int, source_label: str) -> Iterator[PageResult]:
-        """The stored pages of one source, in page order, as PageResults."""
+    def records(self, source_id: int, source_label: str, where: PageFilter | None = None
+                ) -> Iterator[PageResult]:
+        """The stored pages of one source, in page order, as PageResults (those that `where`
+        selects by client, template and date; statuses are left to the caller)."""
+        condition, args = _filter_sql(where)
         pages = self.db.execute(
-            "SELECT id, page_index, status, template, layout, serial, client, session, "
-            "rotation, print_scale, total, rule FROM pages WHERE source_id=? "
-            "ORDER BY page_index", (source_id,)).fetchall()
+            "SELECT p.id, p.page_index, p.status, p.template, p.layout, p.serial, p.client, "
+            "p.session, p.rotation, p.print_scale, p.total, p.rule, r.session_date "
+            f"FROM pages p {_REGISTER_JOIN} WHERE p.source_id=? {condition} "
+            "ORDER BY p.page_index", (source_id, *args)).fetchall()
         for row in pages:
             yield self._result(row, source_label)
 
@@ -329,7 +355,8 @@ class Store:
         return PageResult(source=source_label, page=row[1], status=row[2], template=row[3],
                           layout=row[4], serial=row[5], client=row[6], session=row[7],
                           rotation=row[8], print_scale=row[9], items=items,
-                          total=whole_number(row[10]), flags=flags, rule=row[11], reasons=reasons)
+                          total=whole_number(row[10]), flags=flags, rule=row[11], reasons=reasons,
+                          date=row[12])
 
     def counts(self) -> dict[str, int]:
         """Rows per table (for tests and `srsform` summaries)."""
@@ -342,10 +369,11 @@ class Store:
 
     # --- stored pages, as a person names them ------------------------------------------
 
-    def pages(self, sources: Sequence[tuple[int, str]] | None = None
-              ) -> Iterator[tuple[StoredPage, PageResult]]:
+    def pages(self, sources: Sequence[tuple[int, str]] | None = None,
+              where: PageFilter | None = None) -> Iterator[tuple[StoredPage, PageResult]]:
         """Stored pages of (source id, label) sources in that order, each in page order
-        (None: every source, in the order stored)."""
+        (None: every source, in the order stored); only those `where` selects by client,
+        template and date."""
         if sources is None:
             sources = self.db.execute("SELECT id, path FROM sources ORDER BY id").fetchall()
         for source_id, label in sources:
@@ -353,7 +381,7 @@ class Store:
                      for row in self.db.execute(
                          "SELECT id, page_index, status, serial, rule, evidence_path FROM pages"
                          " WHERE source_id=?", (source_id,))}
-            for result in self.records(source_id, label):
+            for result in self.records(source_id, label, where):
                 yield pages[result.page], result
 
     def _pages_where(self, condition: str, args: tuple
@@ -471,6 +499,58 @@ class Store:
         return Correction(int(cursor.lastrowid), page_id, key, old[0], new[0], old[1], new[1],
                           who, at, why)
 
+    # --- the printed-forms register ----------------------------------------------------------
+
+    def record_printed(self, forms: Sequence[PrintedForm]) -> int:
+        """Register printed pages, all or none; returns how many."""
+        at = _now()
+        try:
+            self._insert_printed(forms, at)
+        except sqlite3.Error as exc:
+            raise ConfigError(f"cannot record printed forms in {self.path}: {exc}") from None
+        return len(forms)
+
+    def _insert_printed(self, forms: Sequence[PrintedForm], at: str) -> None:
+        with self.transaction():
+            self.db.executemany(
+                "INSERT INTO printed (serial, template, template_version, layout, client, "
+                "session, session_date, paper, printed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(f.serial, f.template, f.template_version, f.layout, f.client, f.session,
+                  f.date, f.paper, at) for f in forms])
+
+    def printed_forms(self, where: PageFilter | None = None, unreturned: bool = False
+                      ) -> list[PrintedForm]:
+        """Registered printed forms (those `where` selects by client, template and session
+        date or else print day), in print order; with `unreturned`, only those whose serial
+        no stored page carries."""
+        clauses, args = ["1=1"], []
+        if where is not None:
+            clauses += _in("r.client", where.clients, args) + _in("r.template", where.templates,
+                                                                   args)
+            day = "COALESCE(r.session_date, substr(r.printed_at, 1, 10))"
+            if where.since:
+                clauses.append(f"{day} >= ?")
+                args.append(where.since)
+            if where.until:
+                clauses.append(f"{day} <= ?")
+                args.append(where.until)
+        if unreturned:
+            clauses.append("NOT EXISTS (SELECT 1 FROM pages p WHERE p.serial = r.serial)")
+        rows = self.db.execute(
+            "SELECT serial, template, template_version, layout, client, session, session_date,"
+            f" paper, printed_at FROM printed r WHERE {' AND '.join(clauses)} "
+            "ORDER BY r.rowid", args)
+        return [PrintedForm(*row) for row in rows]
+
+    def unregistered_pages(self, where: PageFilter | None = None) -> list[StoredPage]:
+        """Stored pages with a form serial that this store's register never printed."""
+        condition, args = _filter_sql(where)
+        rows = self.db.execute(
+            "SELECT p.id, s.path, p.page_index, p.status, p.serial, p.rule, p.evidence_path "
+            f"FROM pages p JOIN sources s ON s.id = p.source_id {_REGISTER_JOIN} "
+            f"WHERE p.serial IS NOT NULL AND r.serial IS NULL {condition} ORDER BY p.id", args)
+        return [StoredPage(*row[:6], self.beside(row[6])) for row in rows]
+
     # --- the audit report ------------------------------------------------------------------
 
     def audit_pages(self, client: str | None = None, since: str | None = None
@@ -509,6 +589,30 @@ class Store:
                                    reasons=reasons, evidence_path=row[10], scanned_at=row[11],
                                    items=items))
         return pages
+
+
+def _in(column: str, values: Sequence[str], args: list) -> list[str]:
+    """`column IN (?, ...)` for a non-empty criterion (its values appended to `args`)."""
+    if not values:
+        return []
+    args += list(values)
+    return [f"{column} IN ({', '.join('?' * len(values))})"]
+
+
+def _filter_sql(where: PageFilter | None) -> tuple[str, list]:
+    """' AND ...' selecting pages `p` (joined to the register as `r`) by client, template
+    and date, and its arguments."""
+    if where is None:
+        return "", []
+    args: list = []
+    clauses = _in("p.client", where.clients, args) + _in("p.template", where.templates, args)
+    if where.since:
+        clauses.append(f"{_PAGE_DAY} >= ?")
+        args.append(where.since)
+    if where.until:
+        clauses.append(f"{_PAGE_DAY} <= ?")
+        args.append(where.until)
+    return "".join(f" AND {c}" for c in clauses), args
 
 
 def _flagged(result: PageResult, flag: str, reason: str, review: bool) -> PageResult:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +17,7 @@ REQUIRED_COLUMNS = ("client", "session", "date")
 class RosterRow:
     client: str
     session: int
-    date: str
+    date: str  # the session's day, YYYY-MM-DD, or "" when left blank
 
 
 def read_roster(path: str | Path) -> list[RosterRow]:
@@ -57,4 +58,14 @@ def _parse_row(path: Path, number: int, raw: dict[str, str | None]) -> RosterRow
     if not (session.isascii() and session.isdigit()):
         raise RosterError(f"{path}: row {number}: session must be a whole number, "
                           f"found {session!r}")
+    if date and not _is_iso_day(date):
+        raise RosterError(f"{path}: row {number}: date must be YYYY-MM-DD (e.g. 2026-12-01) "
+                          f"or left blank, found {date!r}")
     return RosterRow(client=client, session=int(session), date=date)
+
+
+def _is_iso_day(text: str) -> bool:
+    try:
+        return len(text) == 10 and dt.date.fromisoformat(text).isoformat() == text
+    except ValueError:
+        return False

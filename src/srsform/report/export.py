@@ -1,13 +1,15 @@
-"""Write page results as JSON Lines, JSON or wide CSV.
+"""Write page records, with the values in force, as JSON Lines, JSON, wide CSV or long CSV.
 
-The JSON Lines record is a contract other tools read (documented in the README).
-Files are created readable by their owner only: they hold clinical records.
+`scan -o` and `export` write through the same code, so the same pages give the same file.
+The JSON record is a contract other tools read (documented in the README). The wide CSV
+names its item columns per template (`srs_relationship_score`, `ors_overall_mm`, ...): one
+row per page, one set of columns per template met among the pages, so an SRS and an ORS
+item of the same name never share a column. The long CSV has one row per item.
 """
 
 from __future__ import annotations
 
 import csv
-import io
 import json
 from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
@@ -16,12 +18,21 @@ from typing import IO, Any
 from ..errors import ConfigError
 from ..records import PageResult
 
-FORMATS = ("jsonl", "json", "csv")
+FORMATS = ("jsonl", "json", "csv", "long")
+ITEM_FIELDS = ("mm", "score", "status", "confidence", "corrected")
+PAGE_COLUMNS = ("source", "page", "status", "template", "layout", "serial", "client", "session",
+                "date", "rotation", "print_scale")
+TAIL_COLUMNS = ("total", "flags", "rule", "reasons")
+LONG_HEADER = ("source", "page", "serial", "client", "session", "template", "item",
+               "position", "mm", "score", "status", "confidence", "corrected", "rule",
+               "page_status")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
+Corrected = Collection[str]  # the keys of a page's items a person decided
 
-def record(result: PageResult) -> dict[str, Any]:
-    """The documented JSON record of one page."""
+
+def record(result: PageResult, corrected: Corrected = ()) -> dict[str, Any]:
+    """The documented JSON record of one page; `corrected` names the items a person set."""
     return {
         "source": result.source,
         "page": result.page,
@@ -31,11 +42,12 @@ def record(result: PageResult) -> dict[str, Any]:
         "serial": result.serial,
         "client": result.client,
         "session": result.session,
+        "date": result.date,
         "rotation": result.rotation,
         "print_scale": result.print_scale,
         "items": [
             {"key": i.key, "mm": i.mm, "score": i.score, "status": i.status,
-             "confidence": i.confidence}
+             "confidence": i.confidence, "corrected": i.key in corrected}
             for i in result.items
         ],
         "total": result.total,
@@ -60,156 +72,82 @@ def guess_format(output: str, fmt: str | None) -> str:
                       f"{'|'.join(FORMATS)}")
 
 
-class ResultWriter:
-    """Streams results to a file or stdout in one format; use as a context manager."""
+def item_columns(results: Iterable[PageResult]) -> list[tuple[str, str]]:
+    """(template, item key) of every item met, templates in name order, items in form order:
+    the same pages (or the same templates, read whole) always give the same columns."""
+    keys: dict[str, dict[str, None]] = {}
+    for result in results:
+        if result.template is not None:
+            known = keys.setdefault(result.template, {})
+            known.update(dict.fromkeys(item.key for item in result.items))
+    return [(template, key) for template in sorted(keys) for key in keys[template]]
 
-    def __init__(self, out: IO[str], fmt: str, item_keys: Sequence[str],
-                 close_out: bool = False) -> None:
-        self.fmt = fmt
-        self.item_keys = list(dict.fromkeys(item_keys))
-        self._own = close_out
-        self._out = out
-        self._count = 0
-        self._csv: Any = None
-        if fmt == "csv":
-            self._csv = csv.writer(self._out)
-            self._csv.writerow(self._csv_header())
+
+def wide_header(columns: Sequence[tuple[str, str]]) -> list[str]:
+    head = list(PAGE_COLUMNS)
+    for template, key in columns:
+        head += [f"{template}_{key}_{field}" for field in ITEM_FIELDS]
+    return head + list(TAIL_COLUMNS)
+
+
+def write_records(out: IO[str], fmt: str, pages: Iterable[tuple[PageResult, Corrected]]
+                  ) -> int:
+    """Write (record, corrected item keys) pairs in one of FORMATS; returns the number of
+    pages written. The wide CSV reads every page before writing (its columns depend on the
+    templates met); the other formats stream."""
+    if fmt not in FORMATS:
+        raise ConfigError(f"unknown output format '{fmt}': use {'|'.join(FORMATS)}")
+    if fmt == "csv":
+        pages = list(pages)
+        columns = item_columns(result for result, _ in pages)
+    writer = csv.writer(out) if fmt in ("csv", "long") else None
+    if fmt == "csv":
+        writer.writerow(wide_header(columns))
+    elif fmt == "long":
+        writer.writerow(LONG_HEADER)
+    elif fmt == "json":
+        out.write("[")
+    count = 0
+    for result, corrected in pages:
+        rec = record(result, corrected)
+        if fmt == "jsonl":
+            out.write(json.dumps(rec, ensure_ascii=False) + "\n")
         elif fmt == "json":
-            self._out.write("[")
-
-    def __enter__(self) -> ResultWriter:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def write(self, result: PageResult) -> None:
-        if self.fmt == "csv":
-            self._csv.writerow(self._csv_row(result))
-        elif self.fmt == "json":
-            self._out.write(("," if self._count else "") + "\n" +
-                            json.dumps(record(result), ensure_ascii=False))
+            out.write(("," if count else "") + "\n" + json.dumps(rec, ensure_ascii=False))
+        elif fmt == "csv":
+            writer.writerow([csv_cell(v) for v in _wide_row(rec, columns)])
         else:
-            self._out.write(json.dumps(record(result), ensure_ascii=False) + "\n")
-        self._out.flush()
-        self._count += 1
-
-    def close(self) -> None:
-        if self.fmt == "json":
-            self._out.write("\n]\n")
-        self._out.flush()
-        if self._own:
-            self._out.close()
-
-    def _csv_header(self) -> list[str]:
-        head = ["source", "page", "status", "template", "layout", "serial", "client",
-                "session", "rotation", "print_scale"]
-        for key in self.item_keys:
-            head += [f"{key}_mm", f"{key}_score", f"{key}_status", f"{key}_confidence"]
-        return head + ["total", "flags", "rule", "reasons"]
-
-    def _csv_row(self, result: PageResult) -> list[str]:
-        rec = record(result)
-        row = [rec[k] for k in ("source", "page", "status", "template", "layout", "serial",
-                                "client", "session", "rotation", "print_scale")]
-        by_key = {item["key"]: item for item in rec["items"]}
-        for key in self.item_keys:
-            item = by_key.get(key, {})
-            row += [item.get("mm"), item.get("score"), item.get("status"),
-                    item.get("confidence")]
-        row += [rec["total"], ";".join(rec["flags"]), rec["rule"], " | ".join(rec["reasons"])]
-        return [csv_cell(value) for value in row]
+            writer.writerows([csv_cell(v) for v in row] for row in _long_rows(rec))
+        count += 1
+    if fmt == "json":
+        out.write("\n]\n")
+    out.flush()
+    return count
 
 
 def csv_cell(value: Any) -> str:
     """A CSV cell; text that a spreadsheet would run as a formula is quoted with '."""
     if value is None:
         return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
     text = str(value)
     if isinstance(value, str) and text.startswith(_FORMULA_START):
         return "'" + text
     return text
 
 
-def render_records(results: Sequence[PageResult], fmt: str, item_keys: Sequence[str]) -> str:
-    """All results in one string (for tests and small outputs)."""
-    buffer = io.StringIO()
-    with ResultWriter(buffer, fmt, item_keys) as writer:
-        for result in results:
-            writer.write(result)
-    return buffer.getvalue()
-
-
-# --- exports of the values in force (after a person's corrections) ------------------------
-
-IN_FORCE_FORMATS = ("csv", "long", "jsonl")
-LONG_HEADER = ("source", "page", "serial", "client", "session", "template", "item",
-               "position", "mm", "score", "status", "confidence", "corrected", "rule",
-               "page_status")
-
-
-def record_in_force(result: PageResult, corrected: Collection[str]) -> dict[str, Any]:
-    """The documented record, with `"corrected": true/false` on each item."""
-    rec = record(result)
-    for item in rec["items"]:
-        item["corrected"] = item["key"] in corrected
-    return rec
-
-
-def write_in_force(out: IO[str], fmt: str,
-                   results: Iterable[tuple[PageResult, Collection[str]]],
-                   item_keys: Sequence[str]) -> int:
-    """Write (result, corrected item keys) pairs as wide CSV (`csv`: one row per page, with a
-    `<key>_corrected` column per item), long CSV (`long`: one row per item) or JSON Lines.
-    Returns the number of pages written."""
-    if fmt not in IN_FORCE_FORMATS:
-        raise ConfigError(f"unknown export format '{fmt}': use {'|'.join(IN_FORCE_FORMATS)}")
-    keys = list(dict.fromkeys(item_keys))
-    writer = csv.writer(out) if fmt in ("csv", "long") else None
-    if fmt == "csv":
-        writer.writerow(_wide_header(keys))
-    elif fmt == "long":
-        writer.writerow(LONG_HEADER)
-    count = 0
-    for result, corrected in results:
-        rec = record_in_force(result, corrected)
-        if fmt == "jsonl":
-            out.write(json.dumps(rec, ensure_ascii=False) + "\n")
-        elif fmt == "csv":
-            writer.writerow([csv_cell(v) for v in _wide_row(rec, keys)])
-        else:
-            writer.writerows([csv_cell(v) for v in row] for row in _long_rows(rec))
-        count += 1
-    out.flush()
-    return count
-
-
-def _wide_header(keys: Sequence[str]) -> list[str]:
-    head = ["source", "page", "status", "template", "layout", "serial", "client", "session",
-            "rotation", "print_scale"]
-    for key in keys:
-        head += [f"{key}_{field}" for field in ("mm", "score", "status", "confidence",
-                                                  "corrected")]
-    return head + ["total", "flags", "rule", "reasons"]
-
-
-def _wide_row(rec: dict[str, Any], keys: Sequence[str]) -> list[Any]:
-    row = [rec[k] for k in ("source", "page", "status", "template", "layout", "serial",
-                            "client", "session", "rotation", "print_scale")]
-    by_key = {item["key"]: item for item in rec["items"]}
-    for key in keys:
-        item = by_key.get(key)
-        row += ([item["mm"], item["score"], item["status"], item["confidence"],
-                 _bool_cell(item["corrected"])] if item else [None] * 5)
+def _wide_row(rec: dict[str, Any], columns: Sequence[tuple[str, str]]) -> list[Any]:
+    row = [rec[k] for k in PAGE_COLUMNS]
+    items = {(rec["template"], item["key"]): item for item in rec["items"]}
+    for column in columns:
+        item = items.get(column)
+        row += [item[field] for field in ITEM_FIELDS] if item else [None] * len(ITEM_FIELDS)
     return row + [rec["total"], ";".join(rec["flags"]), rec["rule"], " | ".join(rec["reasons"])]
 
 
 def _long_rows(rec: dict[str, Any]) -> list[list[Any]]:
     return [[rec["source"], rec["page"], rec["serial"], rec["client"], rec["session"],
              rec["template"], item["key"], position, item["mm"], item["score"], item["status"],
-             item["confidence"], _bool_cell(item["corrected"]), rec["rule"], rec["status"]]
+             item["confidence"], item["corrected"], rec["rule"], rec["status"]]
             for position, item in enumerate(rec["items"], start=1)]
-
-
-def _bool_cell(value: bool) -> str:
-    return "true" if value else "false"

@@ -18,6 +18,7 @@ from ..form.templates import FLAG_OPS, FlagRule, load_bundled, load_template
 from ..records import (
     Correction,
     ItemScore,
+    PageFilter,
     PageResult,
     StoredPage,
     is_undo_reason,
@@ -152,13 +153,16 @@ def flag_rules(rule: str | None, template_id: str | None) -> tuple[FlagRule, ...
     return None
 
 
-def records_in_force(store: Store, sources: Sequence[tuple[int, str]] | None = None
+def records_in_force(store: Store, sources: Sequence[tuple[int, str]] | None = None,
+                     where: PageFilter | None = None
                      ) -> Iterator[tuple[PageResult, set[str]]]:
     """Stored records with the values in force, and the keys a person decided: for the given
     (source id, path as given) files in that order, or (None) every stored file in the order
-    stored."""
-    for page, result in store.pages(sources):
-        yield apply_corrections(result, store.corrections(page.page_id))
+    stored; only the pages `where` selects (its statuses compared in force)."""
+    for page, result in store.pages(sources, where):
+        in_force, corrected = apply_corrections(result, store.corrections(page.page_id))
+        if where is None or not where.statuses or in_force.status in where.statuses:
+            yield in_force, corrected
 
 
 @dataclass(frozen=True)
@@ -196,7 +200,7 @@ def forms_in_force(store: Store) -> Iterator[FormInForce]:
 
 
 def item_keys(store: Store) -> list[str]:
-    """Item columns for a wide export: the bundled templates' keys, then any other stored."""
+    """Every item key a form may have: the bundled templates' keys, then any other stored."""
     keys = [item.key for template in load_bundled() for item in template.items]
     return list(dict.fromkeys([*keys, *store.item_keys()]))
 

@@ -1,0 +1,123 @@
+"""Judging a line's mark candidates: which one is the answer, whether a person should look
+(a status and the reasons), and how sure the reading is (its sigma and confidence)."""
+
+from __future__ import annotations
+
+from ...form.layout import LINE_LENGTH_MM
+from .model import MarkCandidate
+from .tolerances import (
+    BASE_SIGMA_MM,
+    CONTRAST_POWER,
+    FAINT_CONTRAST,
+    FULL_CONTRAST,
+    HEAVY_MARK_AREA_MM2,
+    IRREGULAR_RMS_MM,
+    MAX_SIGMA_LOSS,
+    MIN_MARK_AREA_MM2,
+    MISSING_CONFIDENCE,
+    NEAR_END_MM,
+    NEAR_LINE_MM,
+    NO_ENDS_FACTOR,
+    NO_ENDS_SIGMA_MM,
+    NO_MARK_CONFIDENCE,
+    NOT_OK_FACTOR,
+    SCRIBBLE_LAYERED,
+    SIGMA_PER_BLUR,
+    SIGMA_PER_PIXEL,
+    SIGMA_PER_SCATTER,
+    SMALL_MARK_MM2,
+    SOLID_MARK_AREA_MM2,
+    SPECK_SHARE,
+    WIDE_MARK_MM,
+)
+
+STREAK_REASON = ("a straight line runs through the mark zone and beyond it: a scanner streak, "
+                 "a fold or a ruled line rather than a pen mark?")
+
+
+def judge_marks(marks: list[MarkCandidate]) -> tuple[str, MarkCandidate | None, list[str]]:
+    """The line's status (ok | missing | multiple | uncertain), the mark read (None when no
+    single one is), and the reasons a person should look."""
+    real = [m for m in marks if m.area_mm2 >= MIN_MARK_AREA_MM2]
+    if not real:
+        if marks:
+            return "uncertain", marks[0], ["only a very small or faint speck near the line"]
+        return "missing", None, []
+    real.sort(key=lambda m: -m.area_mm2)
+    first = real[0]
+    # Pieces at the same end as the first (either side of its stop) score as it does.
+    real = [first, *(m for m in real[1:] if not _same_end(first, m))]
+    competing = [m for m in real[1:] if m.area_mm2 >= SOLID_MARK_AREA_MM2]
+    if first.meetings and not first.at_stop:
+        where = ", ".join(f"{x:.0f} mm" for x in first.meetings)
+        return "multiple", None, [f"marks drawn touching each other meet the line at {where}"]
+    if competing:
+        where = ", ".join(f"{m.x_mm:.0f} mm" for m in [first, *competing])
+        return "multiple", None, [f"{1 + len(competing)} marks on the line (at {where})"]
+    reasons = []
+    if first.inferred:
+        reasons.append("an end stop carries extra ink: a mark drawn right over the end?")
+    # (Pieces of a mark around an end stop stack up in its columns: not a scribble.)
+    if first.area_mm2 > HEAVY_MARK_AREA_MM2 or (first.layered > SCRIBBLE_LAYERED
+                                                and not first.at_stop):
+        reasons.append("heavy or scribbled ink: a crossed-out answer?")
+    if first.contrast < FAINT_CONTRAST:
+        reasons.append(f"faint mark (contrast {first.contrast:.2f} of the print)")
+    if first.distance_mm > NEAR_LINE_MM:
+        reasons.append(f"mark is {first.distance_mm:.1f} mm from the line")
+    # (Specks further from the line are no answer, and no part of one: toner, dust.)
+    if any(m.distance_mm <= NEAR_LINE_MM for m in real[1:]):
+        reasons.append("small extra ink near the line")
+    if first.fit_rms_mm > IRREGULAR_RMS_MM:
+        reasons.append("mark shape is irregular (smudge or scribble?)")
+    if first.spans_zone:
+        reasons.append(STREAK_REASON)
+    if first.area_mm2 < SMALL_MARK_MM2 and any(
+            m is not first and m.area_mm2 >= SPECK_SHARE * first.area_mm2 for m in marks):
+        # On a speckled copy a speck on the line looks like a small dot: a mark no bigger
+        # than the specks beside it is not taken on trust.
+        reasons.append("a small mark among specks of its size (toner on a copy?)")
+    if first.touches_stop and NEAR_END_MM <= first.x_mm <= LINE_LENGTH_MM - NEAR_END_MM:
+        # Away from the end, a stop that hides part of a mark can change its score (a
+        # circle round a point near the end shows only its far side).
+        reasons.append("the mark wraps round an end stop, which may hide part of it")
+    if first.near_width_mm > WIDE_MARK_MM and not first.at_stop:
+        reasons.append(f"ink {first.near_width_mm:.0f} mm wide along the line: two marks "
+                       "drawn touching, or a crossed-out answer beside the answer?")
+    return ("uncertain" if reasons else "ok"), first, reasons
+
+
+def _same_end(a: MarkCandidate, b: MarkCandidate) -> bool:
+    """Both readings within NEAR_END_MM of the same end: they score alike."""
+    return (max(a.x_mm, b.x_mm) < NEAR_END_MM
+            or min(a.x_mm, b.x_mm) > LINE_LENGTH_MM - NEAR_END_MM)
+
+
+def estimate_sigma(mark: MarkCandidate | None, ends_found: bool, image_px_per_mm: float,
+                   blur_mm: float = 0.0) -> float:
+    """A conservative standard error of the reading, from resolution, blur, fit and ends."""
+    if mark is None:
+        return 0.0
+    pixel_mm = 1.0 / max(image_px_per_mm, 1.0)
+    sigma = (BASE_SIGMA_MM + SIGMA_PER_PIXEL * pixel_mm + SIGMA_PER_BLUR * blur_mm
+             + SIGMA_PER_SCATTER * mark.fit_rms_mm)
+    if not ends_found:
+        sigma += NO_ENDS_SIGMA_MM
+    return round(sigma, 3)
+
+
+def estimate_confidence(status: str, mark: MarkCandidate | None, ends_found: bool,
+                        sigma: float) -> float:
+    """How sure the reading is, 0..1: less for a larger sigma, a fainter mark, predicted
+    ends or a status other than ok."""
+    if status == "missing":
+        return MISSING_CONFIDENCE
+    if mark is None:
+        return NO_MARK_CONFIDENCE
+    value = 1.0 - min(MAX_SIGMA_LOSS, sigma)
+    value *= min(1.0, mark.contrast / FULL_CONTRAST) ** CONTRAST_POWER
+    if not ends_found:
+        value *= NO_ENDS_FACTOR
+    if status != "ok":
+        value *= NOT_OK_FACTOR
+    return round(max(0.0, min(1.0, value)), 3)

@@ -1,0 +1,362 @@
+"""The pen marks on a line: its ink grouped into candidates, each located and described.
+
+`read_marks` finds the visible ink off the print, the ink presumed under it, groups it
+into marks (ink touching an end stop is one mark) and describes each for judging;
+`find_marked_stop` infers a mark drawn right over an end stop; `streak_through` tells a
+scanner streak or fold from a pen stroke.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from ...form.layout import Rect
+from ..register import warp_region
+from .line import LineFrame, print_mask
+from .locate import keep_within_ink, locate_at_stop, locate_crossing, locate_half_hidden
+from .medians import median, running_median
+from .model import MarkCandidate
+from .tolerances import (
+    BOX_MARGIN_MM,
+    CANDIDATE_AREA_SHARE,
+    FIT_HALF_HEIGHT_MM,
+    HIDDEN_CROSSING_MM,
+    INFERRED_RMS_MM,
+    INK_THRESHOLD,
+    MAD_TO_SIGMA,
+    MARK_BRIDGE_MM,
+    MARK_CLOSE_MM,
+    MARK_CONTRAST_PERCENTILE,
+    MEETING_BAND_MM,
+    MEETING_GAP_MM,
+    MIN_MARK_AREA_MM2,
+    NEAR_STOP_KERNEL_PX,
+    NOISE_SIGMAS,
+    PAPER_SAMPLE_STEP,
+    PRINT_MASK_MARGIN_MM,
+    RING_EDGE_MM,
+    SCRIBBLE_STROKES,
+    STOP_EXTRA_INK_MM2,
+    STOP_EXTRA_RATIO,
+    STOP_GROUP_MM,
+    STOP_WINDOW_CLEAR_MM,
+    STOP_WINDOW_MM,
+    STREAK_CHECK_MM,
+    STREAK_CONTRAST,
+    STREAK_HALF_WIDTH_MM,
+    STREAK_PAPER_PERCENTILE,
+    STREAK_ROW_SHARE,
+    STROKE_GAP_MM,
+    THICK_BASELINE_MM,
+    THICK_END_GAP_MM,
+    THICK_LINE_MM,
+    UNDER_STOP_INK,
+    WIDE_ONE_SIDED_MM,
+    ZONE_EDGE_PX,
+)
+
+
+def read_marks(frame: LineFrame) -> tuple[list[MarkCandidate], np.ndarray]:
+    """Find the pen marks on a line, measured from the frame's ends.
+
+    Returns them, largest first, and where the end stops' print is.
+    """
+    ink, off_line, signed, r = frame.ink, frame.off_line, frame.signed, frame.px_per_mm
+    mask, stops = print_mask(frame)
+    pen = ink.copy()
+    pen[mask] = 0.0
+    visible = (pen > _ink_threshold(pen, mask)).astype(np.uint8)
+    hidden, hidden_weight = _hidden_ink(frame, visible, mask, stops)
+    k = int(MARK_CLOSE_MM * r) | 1
+    joined = cv2.morphologyEx(visible | hidden, cv2.MORPH_CLOSE,
+                              cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    count, labels = cv2.connectedComponents(joined, connectivity=8)
+    points = cv2.findNonZero(joined)  # (col, row) in raster order, like np.nonzero but faster
+    points = np.zeros((0, 2), np.int32) if points is None else points.reshape(-1, 2)
+    label_rows, label_cols = points[:, 1], points[:, 0]
+    which = labels[label_rows, label_cols]
+    sizes = np.bincount(which, minlength=count)
+    # Ink touching an end stop is one mark, whichever side of the stop it shows on: the
+    # stop hides its middle. (Two marks at one end would score the same anyway.)
+    near_stops = cv2.dilate(stops.astype(np.uint8),
+                            np.ones((NEAR_STOP_KERNEL_PX, NEAR_STOP_KERNEL_PX), np.uint8)) > 0
+    meeting_band = frame.half_thickness_px + (PRINT_MASK_MARGIN_MM + MEETING_BAND_MM) * r
+    # Only ink at a stop near the line can have its crossing point hidden by it...
+    stop_core = near_stops & (off_line <= FIT_HALF_HEIGHT_MM * r)
+    # ...or ink meeting the stop's own ends, straight above or below it.
+    stop_caps = near_stops & stops.any(axis=0)[None, :]
+    at_stops = stop_core | stop_caps
+    groups = _group_at_stops(frame, labels, count, at_stops)
+    # Work on each group's bounding box, with room around it for the morphology and the
+    # print next to it; helpers get the box's origin to keep zone coordinates.
+    margin = int(BOX_MARGIN_MM * r)
+    height, width = ink.shape
+    seen_all = visible > 0
+    under = None  # pen ink under the stops, made when a mark meets one
+    marks = []
+    for group in groups:
+        if sizes[group].sum() < MIN_MARK_AREA_MM2 * CANDIDATE_AREA_SHARE * r * r:
+            continue  # each pixel weighs at most 1: too little ink whatever its darkness
+        top, box_left, bottom, box_right = _box(label_rows, label_cols, which, group)
+        box = (slice(max(0, top - margin), min(height, bottom + margin)),
+               slice(max(0, box_left - margin), min(width, box_right + margin)))
+        origin = (box[0].start, box[1].start)
+        part = labels[box]
+        component = part == group[0] if len(group) == 1 else np.isin(part, group)
+        seen = component & seen_all[box]
+        pen_box = pen[box]
+        area = (float(np.minimum(pen_box[seen], 1.0).sum())
+                + float(hidden_weight[box][component].sum())) / (r * r)
+        if area < MIN_MARK_AREA_MM2 * CANDIDATE_AREA_SHARE:
+            continue
+        x_mm, distance, rms = locate_crossing(frame, pen_box, seen, component, origin)
+        at_stop = bool((seen & at_stops[box]).any())
+        if at_stop and under is None:
+            under = _under_stops(frame, stops)
+        near_span = _near_span(seen, off_line[box], r)
+        # Visible ink near the line wider than a tick: a circle or a cross.
+        if at_stop and near_span is not None and near_span > WIDE_ONE_SIDED_MM:
+            x_mm, rms = locate_half_hidden(frame, component | (under[box] > UNDER_STOP_INK),
+                                           off_line[box], origin)
+        elif at_stop and min(x_mm, frame.geom.length_mm - x_mm) < HIDDEN_CROSSING_MM:
+            # The crossing point may be under the stop: read what shows around it instead.
+            x_mm, distance, rms = locate_at_stop(frame, pen_box, seen, under[box], stops[box],
+                                                 near_stops[box], origin)
+        x_mm, rms = keep_within_ink(frame, x_mm, rms, component, origin)
+        contrast = (float(np.percentile(pen_box[seen], MARK_CONTRAST_PERCENTILE))
+                    if seen.any() else 1.0)
+        marks.append(MarkCandidate(x_mm=x_mm, area_mm2=area, contrast=contrast,
+                                   distance_mm=distance, fit_rms_mm=rms,
+                                   at_stop=at_stop,
+                                   meetings=_meetings(frame, seen, component, signed[box],
+                                                      origin, meeting_band),
+                                   layered=_layered(seen, mask[box], r),
+                                   spans_zone=(top <= ZONE_EDGE_PX
+                                               and bottom >= height - ZONE_EDGE_PX)
+                                   or (box_left <= ZONE_EDGE_PX
+                                       and box_right >= width - ZONE_EDGE_PX),
+                                   near_width_mm=0.0 if near_span is None
+                                   else near_span + 1.0 / r,
+                                   touches_stop=_hugs_stop(component & near_stops[box],
+                                                           signed[box], meeting_band)))
+    marks.sort(key=lambda m: -m.area_mm2)
+    return marks, stops
+
+
+def _group_at_stops(frame: LineFrame, labels: np.ndarray, count: int, at_stops: np.ndarray
+                    ) -> list[list[int]]:
+    """The labels of `count` connected pieces of ink grouped into marks: at each end, the
+    pieces touching its stop (`at_stops`) are one mark; every other piece is its own."""
+    groups: list[list[int]] = []
+    taken: set[int] = set()
+    for end in (frame.left_col, frame.right_col):
+        span = np.nonzero(np.abs(np.arange(labels.shape[1]) - end)
+                          < STOP_GROUP_MM * frame.px_per_mm)[0]
+        if span.size == 0:
+            continue
+        cut = slice(int(span[0]), int(span[-1]) + 1)
+        touching = [int(label) for label in np.unique(labels[:, cut][at_stops[:, cut]])
+                    if label > 0 and int(label) not in taken]
+        if touching:
+            groups.append(touching)
+            taken.update(touching)
+    groups += [[label] for label in range(1, count) if label not in taken]
+    return groups
+
+
+def _box(rows: np.ndarray, cols: np.ndarray, which: np.ndarray, group: list[int]
+         ) -> tuple[int, int, int, int]:
+    """The bounding box (top, left, bottom, right; exclusive) of the labelled pixels at
+    `rows`, `cols` whose label `which` is in `group`."""
+    pick = which == group[0] if len(group) == 1 else np.isin(which, group)
+    rows, cols = rows[pick], cols[pick]
+    return int(rows[0]), int(cols.min()), int(rows[-1]) + 1, int(cols.max()) + 1
+
+
+def _ink_threshold(pen: np.ndarray, mask: np.ndarray) -> float:
+    """INK_THRESHOLD, raised above the paper's own noise (grainy photos, speckled copies)."""
+    step = PAPER_SAMPLE_STEP  # a sample of the paper says as much, faster
+    paper = pen[::step, ::step][~mask[::step, ::step]]
+    if paper.size == 0:
+        return INK_THRESHOLD
+    level = float(median(paper))
+    spread = MAD_TO_SIGMA * float(median(np.abs(paper - level)))
+    return max(INK_THRESHOLD, level + NOISE_SIGMAS * spread)
+
+
+def _hidden_ink(frame: LineFrame, visible: np.ndarray, mask: np.ndarray, stops: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Pen ink presumed under the print: strokes continuing across the line or a stop, and
+    columns where the line is darker than printed (a dot or a stroke along the line).
+
+    Returns where it is (uint8) and how much ink each such pixel stands for (0..1).
+    """
+    ink, r = frame.ink, frame.px_per_mm
+    k = int(2 * MARK_BRIDGE_MM * r) | 1
+    # Closing only fills in within reach of ink: close just the box around the visible
+    # ink, with room for the kernel twice over (the same result, for a fraction of the work).
+    bridged = np.zeros_like(visible)
+    rows, cols = np.nonzero(visible.any(axis=1))[0], np.nonzero(visible.any(axis=0))[0]
+    if rows.size:
+        box = (slice(max(0, int(rows[0]) - k), int(rows[-1]) + k + 1),
+               slice(max(0, int(cols[0]) - k), int(cols[-1]) + k + 1))
+        bridged[box] = cv2.morphologyEx(visible[box], cv2.MORPH_CLOSE,
+                                        cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    hidden = bridged & mask.astype(np.uint8)
+    weight = hidden.astype(np.float32)
+    line_only = mask & ~stops
+    # The sums and maxima over the line need only its band of rows.
+    line_rows = np.nonzero(line_only.any(axis=1))[0]
+    rows = slice(int(line_rows[0]), int(line_rows[-1]) + 1) if line_rows.size else slice(0, 0)
+    line_only = line_only[rows]
+    column_ink = np.where(line_only, np.minimum(ink[rows], 1.0), 0.0).sum(axis=0)
+    # Only between the stops (their blurred edges are no mark); the baseline follows the
+    # line's printed thickness, which a photo's perspective makes vary along it.
+    lo = int(frame.left_col + THICK_END_GAP_MM * r)
+    hi = int(frame.right_col - THICK_END_GAP_MM * r)
+    window = int(THICK_BASELINE_MM * r) | 1
+    if hi - lo > window:
+        baseline = running_median(column_ink[lo:hi], window)
+        excess = np.zeros(column_ink.shape, dtype=np.float32)
+        excess[lo:hi] = column_ink[lo:hi] - baseline
+        thick = excess > THICK_LINE_MM * r
+        band = line_only & thick[None, :]
+        hidden[rows] |= band.astype(np.uint8)
+        # Each such column holds only its excess ink, spread over the masked band.
+        per_pixel = excess / np.maximum(line_only.sum(axis=0), 1)
+        spread = np.where(band, np.minimum(per_pixel, 1.0)[None, :], 0.0)
+        weight = weight.astype(spread.dtype)
+        weight[rows] = np.maximum(weight[rows], spread)
+    return hidden, weight
+
+
+def _under_stops(frame: LineFrame, stops: np.ndarray) -> np.ndarray:
+    """Pen ink presumed under each end stop (0..1 per pixel, zero outside the stops): the
+    darkness there beyond the other stop's at the same place. Both stops are printed alike, so
+    the other one is this one's print without the pen (at the other end, a mark is rare)."""
+    ink, row_at = frame.ink, frame.row_at
+    left, right = frame.left_col, frame.right_col
+    under = np.zeros(ink.shape, dtype=np.float32)
+    height, width = ink.shape
+    for this, other in ((left, right), (right, left)):
+        dx = int(round(other - this))
+        dy = int(round(float(row_at(other)) - float(row_at(this))))
+        rows, cols = np.nonzero(stops & (np.abs(np.arange(width) - this) < (right - left) / 2)
+                                [None, :])
+        src_rows, src_cols = rows + dy, cols + dx
+        fine = (src_rows >= 0) & (src_rows < height) & (src_cols >= 0) & (src_cols < width)
+        rows, cols = rows[fine], cols[fine]
+        under[rows, cols] = np.clip(ink[rows, cols] - ink[src_rows[fine], src_cols[fine]],
+                                    0.0, 1.0)
+    return under
+
+
+def _layered(seen: np.ndarray, mask: np.ndarray, r: float) -> float:
+    """Share of the mark's columns that cross SCRIBBLE_STROKES strokes or more (a zig-zag
+    scribble; a tick, cross, circle or check crosses at most two). Gaps shorter than
+    STROKE_GAP_MM (grainy pencil), or hidden by the print, do not separate strokes."""
+    cols = seen.any(axis=0)
+    if not cols.any():
+        return 0.0
+    shape = seen.astype(np.uint8)
+    k = int(STROKE_GAP_MM * r) | 1
+    across = int(2 * MARK_BRIDGE_MM * r) | 1
+    shape |= cv2.morphologyEx(shape, cv2.MORPH_CLOSE, np.ones((across, 1), np.uint8)) & mask
+    closed = cv2.morphologyEx(shape, cv2.MORPH_CLOSE, np.ones((k, 1), np.uint8))
+    starts = np.diff(closed.astype(np.int8), axis=0, prepend=0) == 1
+    runs = starts.sum(axis=0)[cols]
+    return float(np.mean(runs >= SCRIBBLE_STROKES))
+
+
+def _meetings(frame: LineFrame, seen: np.ndarray, component: np.ndarray, signed: np.ndarray,
+              origin: tuple[int, int], band: float) -> tuple[float, ...]:
+    """Where one connected mark meets the line (its visible ink within `band` px of the
+    line's centre), if in two places or more that are not the two sides of a circle: two
+    marks drawn touching each other. In mm from the left end. The arrays are a box of the
+    zone whose top-left pixel is at `origin`."""
+    r = frame.px_per_mm
+    cols = np.nonzero((seen & (np.abs(signed) <= band)).any(axis=0))[0]
+    if cols.size == 0:
+        return ()
+    groups = np.split(cols, np.nonzero(np.diff(cols) > MEETING_GAP_MM * r)[0] + 1)
+    if len(groups) < 2:
+        return ()
+    left, length_px, length_mm = frame.left_col, frame.length_px, frame.geom.length_mm
+    for first, second in zip(groups, groups[1:], strict=False):
+        if not _ring_between(component, signed, band, first, second, r):
+            return tuple((float((g + origin[1]).mean()) - left) * length_mm / length_px
+                         for g in groups)
+    return ()
+
+
+def _ring_between(ink: np.ndarray, signed: np.ndarray, band: float, first: np.ndarray,
+                  second: np.ndarray, r: float) -> bool:
+    """A circle round the point: its two meetings with the line are joined by ink that
+    stays above the line and by ink that stays below it. Two marks drawn touching each
+    other are joined on one side at most."""
+    edge = RING_EDGE_MM * r
+    for side in (-1, 1):
+        part = (ink & (signed * side > band)).astype(np.uint8)
+        _, labels = cv2.connectedComponents(part, connectivity=8)
+        near = (signed * side > band) & (signed * side <= band + edge)
+        ends = []
+        for cols in (first, second):
+            span = slice(int(cols.min()), int(cols.max()) + 1)
+            ends.append(set(np.unique(labels[:, span][near[:, span]])) - {0})
+        if not ends[0] & ends[1]:
+            return False
+    return True
+
+
+def _hugs_stop(contact: np.ndarray, signed: np.ndarray, band: float) -> bool:
+    """Whether a mark meets an end stop both above and below the line (`contact`: its ink
+    next to the stop): it wraps round the stop's column, as a circle whose far side runs
+    down the stop does, and the stop may hide where it crosses the line."""
+    return bool((contact & (signed < -band)).any() and (contact & (signed > band)).any())
+
+
+def _near_span(seen: np.ndarray, off_line: np.ndarray, r: float) -> float | None:
+    """How far (mm) a mark's visible ink within FIT_HALF_HEIGHT_MM of the line spans, from
+    its first column's centre to its last's; None when it has none there."""
+    cols = np.nonzero((seen & (off_line <= FIT_HALF_HEIGHT_MM * r)).any(axis=0))[0]
+    return float(np.ptp(cols)) / r if cols.size else None
+
+
+def find_marked_stop(frame: LineFrame, stops: np.ndarray) -> list[MarkCandidate]:
+    """A mark inferred on the end stop that holds clearly more ink than the other.
+
+    Both stops are printed alike, so a mark drawn right over one, hidden by the stop's
+    mask, still shows as extra ink inside that mask.
+    """
+    ink, r = frame.ink, frame.px_per_mm
+    masses = []
+    cols = np.arange(ink.shape[1], dtype=np.float32)
+    off_line = frame.off_line > frame.half_thickness_px + STOP_WINDOW_CLEAR_MM * r
+    for end in (frame.left_col, frame.right_col):
+        window = stops & off_line & (np.abs(cols - end) < STOP_WINDOW_MM * r)[None, :]
+        masses.append(float(np.minimum(ink[window], 1.0).sum()) / (r * r))
+    small, large = sorted(masses)
+    if large - small < STOP_EXTRA_INK_MM2 or large < STOP_EXTRA_RATIO * small:
+        return []
+    x_mm = 0.0 if masses[0] > masses[1] else frame.geom.length_mm
+    return [MarkCandidate(x_mm=x_mm, area_mm2=large - small, contrast=1.0, distance_mm=0.0,
+                          fit_rms_mm=INFERRED_RMS_MM, at_stop=True, inferred=True)]
+
+
+def streak_through(gray: np.ndarray, homography: np.ndarray, zone: Rect, x_mm: float,
+                   contrast: float, r: float) -> bool:
+    """Whether a thin dark line goes on straight above and below the mark zone at form x
+    `x_mm`: a scanner streak or a fold crossing the page, which a pen tick never does."""
+    for y_mm in (zone.y_mm - STREAK_CHECK_MM, zone.y_mm + zone.h_mm):
+        strip = warp_region(gray, homography,
+                            Rect(x_mm - STREAK_HALF_WIDTH_MM, y_mm, 2 * STREAK_HALF_WIDTH_MM,
+                                 STREAK_CHECK_MM), r).astype(np.float32)
+        darkness = np.maximum(float(np.percentile(strip, STREAK_PAPER_PERCENTILE)) - strip, 0.0)
+        # One column dark in most rows; its ink is summed over three pixels, over which a
+        # thin streak crossing the page at a slight angle spreads.
+        columns = darkness[:, :-2] + darkness[:, 1:-1] + darkness[:, 2:]
+        dark = columns > STREAK_CONTRAST * contrast
+        if dark.size == 0 or float(dark.mean(axis=0).max()) < STREAK_ROW_SHARE:
+            return False
+    return True
