@@ -4,6 +4,7 @@ each item's line at true scale with a ruler."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from collections import Counter
@@ -107,6 +108,7 @@ def test_audit_pdf_filters(twenty_form_store: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["audit", "--db", str(twenty_form_store), "-o", str(out),
                                        "--client", "NOBODY"])
     assert result.exit_code == 0
+    assert "no stored page matches --client NOBODY" in result.stderr
     assert len(pikepdf.open(out).pages) == 1
     flagged = tmp_path / "flagged.pdf"
     CliRunner().invoke(main, ["audit", "--db", str(twenty_form_store), "-o", str(flagged),
@@ -127,6 +129,12 @@ def _pdf_pages(pdf: Path) -> list[str]:
     text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
                           text=True, check=True).stdout
     return text.split("\f")[:-1]
+
+
+def _shown(pdf: Path) -> set[str]:
+    """The serials of the forms the report shows (each form's second page names it)."""
+    return {m[1] for m in re.finditer(r"serial (\S+); read from the page code",
+                                      "\n".join(_pdf_pages(pdf)))}
 
 
 def _audit(*args: str) -> Result:
@@ -211,7 +219,7 @@ def test_summary_and_only_flagged_use_the_values_in_force(samples_db: Path,
     # export counts it ok; so must the summary, and --only-flagged must leave it out.
     before = tmp_path / "before.pdf"
     assert _audit("--db", str(samples_db), "-o", str(before), "--only-flagged").exit_code == 0
-    assert any("SAMP00000012" in p for p in _pdf_pages(before))
+    assert "SAMP00000012" in _shown(before)
     for key, value in SETTLE.items():
         assert CliRunner().invoke(main, ["review", "set", "SAMP00000012", key, value, "--why",
                                          "checked", "--db", str(samples_db)]).exit_code == 0
@@ -226,5 +234,20 @@ def test_summary_and_only_flagged_use_the_values_in_force(samples_db: Path,
     assert f"Pages: {sum(statuses.values())} ({counts})" in summary
     flagged = tmp_path / "flagged.pdf"
     assert _audit("--db", str(samples_db), "-o", str(flagged), "--only-flagged").exit_code == 0
-    assert not any("SAMP00000012" in p for p in _pdf_pages(flagged))
-    assert any("SAMP00000013" in p for p in _pdf_pages(flagged))  # still in review
+    assert _shown(flagged) == _shown(before) - {"SAMP00000012"}
+    assert "SAMP00000013" in _shown(flagged)  # still in review
+
+
+def test_the_filters_select_the_forms_of_the_report(clinic: Clinic, tmp_path: Path) -> None:
+    out = tmp_path / "audit.pdf"
+    result = _audit("--db", str(clinic.db), "-o", str(out), "--client", "C1001", "--template",
+                    "srs", "--status", "ok")
+    assert result.exit_code == 0, result.output
+    assert _shown(out) == {_clinic_form(clinic, "srs", "C1001", n).code.serial
+                           for n in (1, 2, 3)}
+    assert "--client C1001 --template srs --status ok" in _pdf_pages(out)[0]
+    # No register in this store: a page's day is the day it was scanned.
+    none = tmp_path / "none.pdf"
+    result = _audit("--db", str(clinic.db), "-o", str(none), "--until", "2000-01-01")
+    assert result.exit_code == 0 and _shown(none) == set()
+    assert "no stored page matches --until 2000-01-01" in result.stderr

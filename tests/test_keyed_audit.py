@@ -211,3 +211,23 @@ def test_a_keyed_value_that_is_not_a_score_names_line_and_column(clinic: Clinic,
     result = _run("audit", "--against", str(keyed), "--db", str(clinic.db))
     assert result.exit_code == ExitCode.CONFIG
     assert "line 2, column 'socially': 'n/a'" in result.stderr and "blank" in result.stderr
+
+
+def test_filters_choose_the_forms_compared_not_how_rows_match(clinic: Clinic,
+                                                             tmp_path: Path) -> None:
+    truth = _form(clinic, *PLANTED).scores["overall"]
+    keyed = _keyed(clinic, tmp_path / "keyed.csv", change={
+        (*PLANTED, "overall"): str(truth - 1 if truth > 0 else 1)})
+    result = _run("audit", "--against", str(keyed), "--db", str(clinic.db), "--json",
+                  "--client", "C1001")
+    assert result.exit_code == ExitCode.OK  # the planted error is another client's
+    report = json.loads(result.stdout)
+    assert (report["forms_matched"], report["rows_outside_filters"]) == (6, 18)
+    assert report["filters"] == "--client C1001" and report["not_compared"] == []
+    srs_only = json.loads(_run("audit", "--against", str(keyed), "--db", str(clinic.db),
+                               "--json", "--template", "srs", "--client", "C1002").stdout)
+    (found,) = srs_only["discrepancies"]
+    assert (found["template"], found["client"], found["item"]) == ("srs", "C1002", "overall")
+    nobody = _run("audit", "--against", str(keyed), "--db", str(clinic.db), "--client", "NOPE")
+    assert nobody.exit_code == ExitCode.CONFIG
+    assert "no keyed row names a stored form that --client NOPE selects" in nobody.stderr

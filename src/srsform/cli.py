@@ -24,6 +24,7 @@ from .outputs import atomic_output, check_writable
 from .records import PAGE_STATUSES, PageFilter, PageResult, PrintedForm
 from .report import review
 from .report.export import FORMATS, guess_format, write_records
+from .report.register_check import RegisterCheck, check_register, format_register
 from .store import Store
 
 if TYPE_CHECKING:
@@ -536,18 +537,17 @@ def export_command(fmt: str | None, output: str, db_path: Path, **criteria: Any)
 @click.option("--only-flagged", is_flag=True,
               help="PDF: only pages or items not ok with the values in force, or with a "
                    "keyed discrepancy.")
-@click.option("--client", help="PDF: only this client code.")
-@click.option("--since", help="PDF: only pages scanned on or after this date (YYYY-MM-DD).")
+@page_filter_options
 @click.pass_context
 def audit_command(ctx: click.Context, keyed: Path | None, as_json: bool,
                   report_path: Path | None, db_path: Path, pdf_path: Path | None,
-                  only_flagged: bool, client: str | None, since: str | None) -> None:
-    """Audit the stored scores against the originals: a PDF report to check each score
-    against the paper (-o), and/or every discrepancy with a keyed CSV and agreement
-    statistics (--against; exit 0 when all agree, 4 when a value differs or a keyed row
-    could not be compared)."""
-    if keyed is None and pdf_path is None:
-        raise ConfigError("give -o audit.pdf for the report, and/or --against keyed.csv")
+                  only_flagged: bool, **criteria: Any) -> None:
+    """Audit the store against the paper: printed forms that never came back and scanned
+    pages this store never printed (always); a PDF report to check each score against the
+    original (-o); every discrepancy with a keyed CSV and agreement statistics (--against;
+    exit 0 when all agree, 4 when a value differs or a keyed row could not be compared).
+    The filters select the forms reported and compared."""
+    where = page_filter(**criteria)
     if report_path is not None and keyed is None:
         raise ConfigError("--report writes the discrepancies found with --against "
                           "keyed.csv: give both")
@@ -556,37 +556,48 @@ def audit_command(ctx: click.Context, keyed: Path | None, as_json: bool,
             check_writable(path)
     report = None
     with _existing_store(db_path) as store:
+        register = check_register(store, where)
         if keyed is not None:
             from .report.keyed_audit import audit_keyed
 
-            report = audit_keyed(store, keyed)
+            report = audit_keyed(store, keyed, where)
         if pdf_path is not None:
-            _write_audit_pdf(store, pdf_path, report, only_flagged, client, since)
-    if report is None:
-        return
-    from .report.keyed_audit import format_audit, write_report_csv
+            _write_audit_pdf(store, pdf_path, where, report, register, only_flagged)
+    if report_path is not None and report is not None:
+        from .report.keyed_audit import write_report_csv
 
-    if report_path is not None:
         with atomic_output(report_path) as out:
             rows = write_report_csv(report, out)
         click.echo(f"srsform: {rows} row(s) written to {report_path}", err=True)
+    _echo_audit(report, register, as_json)
+    ctx.exit(int(ExitCode.OK if report is None or report.all_agree else ExitCode.REVIEW))
+
+
+def _echo_audit(report: AuditReport | None, register: RegisterCheck, as_json: bool) -> None:
+    """The audit on stdout: the keyed audit (if any), then the printed-forms check."""
     if as_json:
-        click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=1))
-    else:
-        click.echo(format_audit(report))
-    ctx.exit(int(ExitCode.OK if report.all_agree else ExitCode.REVIEW))
+        data = report.to_dict() if report is not None else {}
+        click.echo(json.dumps(data | register.to_dict(), ensure_ascii=False, indent=1))
+        return
+    if report is not None:
+        from .report.keyed_audit import format_audit
+
+        click.echo(format_audit(report) + "\n")
+    click.echo("\n".join(format_register(register)))
 
 
-def _write_audit_pdf(store: Store, pdf_path: Path, report: AuditReport | None,
-                     only_flagged: bool, client: str | None, since: str | None) -> None:
+def _write_audit_pdf(store: Store, pdf_path: Path, where: PageFilter,
+                     report: AuditReport | None, register: RegisterCheck,
+                     only_flagged: bool) -> None:
     from .report.audit_pdf import select_forms, write_audit_pdf  # reportlab: only here
 
-    forms = select_forms(store, only_flagged=only_flagged, client=client, since=since,
-                         keyed=report)
+    forms = select_forms(store, where, only_flagged=only_flagged, keyed=report)
+    if not forms and where:
+        click.echo(f"srsform: no stored page matches {where.describe()}", err=True)
     note = "; ".join(part for part in (
-        f"store {store.path}", "only flagged" if only_flagged else "",
-        f"client {client}" if client else "", f"since {since}" if since else "",
+        f"store {store.path}", where.describe(), "only flagged" if only_flagged else "",
         f"against {report.keyed_file}" if report else "") if part)
     with atomic_output(pdf_path, binary=True) as out:
-        count = write_audit_pdf(store, forms, out, title_note=note, keyed=report)
+        count = write_audit_pdf(store, forms, out, title_note=note, keyed=report,
+                                register=register)
     click.echo(f"srsform: audit report of {count} form(s) written to {pdf_path}", err=True)

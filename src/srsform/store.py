@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -406,16 +406,6 @@ class Store:
     def pages_with_serial(self, serial: str) -> list[tuple[StoredPage, PageResult]]:
         return self._pages_where("p.serial=?", (serial,))
 
-    def page_ids_with_serial(self, serial: str) -> list[int]:
-        rows = self.db.execute("SELECT id FROM pages WHERE serial=? ORDER BY id", (serial,))
-        return [page_id for (page_id,) in rows]
-
-    def page_ids_of_session(self, client: str, session: int) -> list[int]:
-        """Stored pages of one client's session (whatever their template)."""
-        rows = self.db.execute("SELECT id FROM pages WHERE client=? AND session=? ORDER BY id",
-                               (client, session))
-        return [page_id for (page_id,) in rows]
-
     def source_by_path(self, path: str) -> int | None:
         """A stored source by the path it was scanned as, else by the content of `path`."""
         row = self.db.execute("SELECT id FROM sources WHERE path=? ORDER BY id", (path,)
@@ -553,23 +543,18 @@ class Store:
 
     # --- the audit report ------------------------------------------------------------------
 
-    def audit_pages(self, client: str | None = None, since: str | None = None
-                    ) -> list[AuditPage]:
-        """Stored pages (one client's, or scanned on or after `since`), oldest first, with
-        their machine readings, evidence and which items a person corrected."""
+    def audit_pages(self, page_ids: Collection[int] | None = None) -> list[AuditPage]:
+        """Stored pages (all, or those of `page_ids`), oldest first, with their machine
+        readings, evidence and which items a person corrected."""
         query = ("SELECT p.id, s.path, p.page_index, p.status, p.template, p.serial, p.client, "
                  "p.session, p.print_scale, p.total, p.evidence_path, p.scanned_at FROM pages p "
-                 "JOIN sources s ON s.id = p.source_id WHERE 1=1")
-        args: list = []
-        if client is not None:
-            query += " AND p.client = ?"
-            args.append(client)
-        if since is not None:
-            query += " AND p.scanned_at >= ?"
-            args.append(since)
+                 "JOIN sources s ON s.id = p.source_id")
+        wanted = None if page_ids is None else set(page_ids)
         pages = []
-        for row in self.db.execute(query + " ORDER BY p.id", args).fetchall():
+        for row in self.db.execute(query + " ORDER BY p.id").fetchall():
             page_id = row[0]
+            if wanted is not None and page_id not in wanted:
+                continue
             corrected = {k for (k,) in self.db.execute(
                 "SELECT DISTINCT item_key FROM corrections WHERE page_id=?", (page_id,))}
             items = tuple(AuditItem(*item, corrected=item[0] in corrected)

@@ -29,7 +29,7 @@ from reportlab.lib.utils import ImageReader, simpleSplit
 from reportlab.pdfgen.canvas import Canvas
 
 from ..form.layout import CROP_PX_PER_MM, MARK_ZONE_HALF_HEIGHT_MM, PRINT_SCALE_TOLERANCE
-from ..records import PAGE_STATUSES, AuditItem, AuditPage, ItemScore
+from ..records import PAGE_STATUSES, AuditItem, AuditPage, ItemScore, PageFilter
 from ..store import Store
 from .keyed_audit import (
     TOTAL,
@@ -40,6 +40,7 @@ from .keyed_audit import (
     describe_agreement,
     describe_discrepancy,
 )
+from .register_check import RegisterCheck, format_register
 from .review import FormInForce, format_score, forms_in_force
 
 MARGIN_MM = 15.0
@@ -48,7 +49,8 @@ FOOTER_MM = 8.0  # from the bottom edge
 THUMB_W_MM = 48.0
 TEXT_W_MM = PAGE_W_MM - 2 * MARGIN_MM - THUMB_W_MM - 4.0  # beside the thumbnail
 LINE_MM = 4.0
-CHART_H_MM = 112.0
+CHART_H_MM = 92.0
+REGISTER_LINES = 12  # entries of each register list shown in the PDF
 ITEM_STATUSES = ("ok", "uncertain", "multiple", "missing")
 STATUS_RGB = {"ok": (0.16, 0.6, 0.16), "uncertain": (1.0, 0.55, 0.0),
               "multiple": (0.75, 0.0, 0.75), "missing": (0.85, 0.0, 0.0),
@@ -84,31 +86,33 @@ class FormView:
         return next((i for i in self.form.in_force.items if i.key == key), None)
 
 
-def select_forms(store: Store, only_flagged: bool = False, client: str | None = None,
-                 since: str | None = None, keyed: AuditReport | None = None
-                 ) -> list[FormView]:
-    """The stored pages to report, oldest first. `only_flagged` keeps the pages that are not
-    ok with the values in force (a page a person has settled is ok) or that differ from the
-    keyed audit."""
-    in_force = {form.page.page_id: form for form in forms_in_force(store)}
+def select_forms(store: Store, where: PageFilter | None = None, only_flagged: bool = False,
+                 keyed: AuditReport | None = None) -> list[FormView]:
+    """The stored pages to report (those `where` selects), in the order stored.
+    `only_flagged` keeps the pages that are not ok with the values in force (a page a person
+    has settled is ok) or that differ from the keyed audit."""
+    forms = list(forms_in_force(store, where))
+    evidence = {page.page_id: page
+                for page in store.audit_pages([form.page.page_id for form in forms])}
     found: dict[int, dict[str, Discrepancy]] = {}
     for d in keyed.discrepancies if keyed else ():
         found.setdefault(d.page.page_id, {})[d.item] = d
-    views = [FormView(page, in_force[page.page_id], found.get(page.page_id, {}))
-             for page in store.audit_pages(client=client, since=since)]
+    views = [FormView(evidence[form.page.page_id], form, found.get(form.page.page_id, {}))
+             for form in forms]
     return [v for v in views if v.flagged] if only_flagged else views
 
 
 def write_audit_pdf(store: Store, forms: Sequence[FormView], out: str | Path | BinaryIO,
                     title_note: str = "", keyed: AuditReport | None = None,
-                    made: datetime | None = None) -> int:
+                    register: RegisterCheck | None = None, made: datetime | None = None
+                    ) -> int:
     """Write the report to a path or binary stream; returns the number of forms shown."""
     made = made or datetime.now(UTC)
     canvas = _NumberedCanvas(str(out) if isinstance(out, Path) else out, pagesize=A4,
                              footer=f"srsform audit report, made {made:%Y-%m-%d %H:%M} UTC")
     canvas.setTitle("srsform audit report")
     canvas.setCreator("srsform")
-    _summary(_Flow(canvas), forms, title_note, keyed)
+    _summary(_Flow(canvas), forms, title_note, keyed, register)
     base = store.path.parent
     shown = [view for view in forms if view.has_form_pages]
     for view in shown:
@@ -178,7 +182,7 @@ class _Flow:
 # --- the summary ---------------------------------------------------------------------------
 
 def _summary(flow: _Flow, forms: Sequence[FormView], note: str,
-             keyed: AuditReport | None) -> None:
+             keyed: AuditReport | None, register: RegisterCheck | None) -> None:
     """Counts from the values in force (as export counts them), charts, the keyed audit."""
     flow.text("srsform audit report", size=16, bold=True)
     if note:
@@ -212,6 +216,8 @@ def _summary(flow: _Flow, forms: Sequence[FormView], note: str,
                           CHART_H_MM * mm, preserveAspectRatio=True, anchor="n")
     if keyed is not None:
         _keyed_summary(flow, keyed)
+    if register is not None:
+        _register_summary(flow, register)
     others = [view for view in forms if not view.has_form_pages]
     if others:
         flow.space()
@@ -253,6 +259,24 @@ def _keyed_summary(flow: _Flow, keyed: AuditReport) -> None:
         flow.text("Keyed rows or cells not compared:", bold=True)
         for problem in keyed.problems:
             flow.text(problem.describe(), size=8, indent_mm=3)
+
+
+def _register_summary(flow: _Flow, register: RegisterCheck) -> None:
+    """Printed forms that never came back, and pages never printed (a long list is cut:
+    `srsform audit --json` gives it whole)."""
+    flow.space(4)
+    flow.text("Printed forms against scanned pages", size=11, bold=True)
+    listed = 0
+    for line in format_register(register):
+        if not line.startswith("  ") or line.startswith("  ("):
+            flow.text(line, size=9)
+            listed = 0
+        elif listed < REGISTER_LINES:
+            flow.text(line.strip(), size=8, indent_mm=3)
+            listed += 1
+        elif listed == REGISTER_LINES:
+            flow.text("... (srsform audit --json lists them all)", size=8, indent_mm=3)
+            listed += 1
 
 
 def _table(flow: _Flow, rows: Sequence[Sequence[str]]) -> None:
@@ -329,8 +353,9 @@ def _form_page(canvas: Canvas, view: FormView, base: Path) -> None:
     canvas.drawString(x, _y(15), f"{page.source}  page {page.page}")
     canvas.setFont("Helvetica", 8.5)
     who = f"client {page.client} session {page.session}" if page.client else "blank form"
-    canvas.drawString(x, _y(21), f"{page.template}  serial {page.serial}  {who}  scanned "
-                      f"{page.scanned_at}")
+    date = f"  session date {result.date}" if result.date else ""
+    canvas.drawString(x, _y(21), f"{page.template}  serial {page.serial}  {who}{date}  "
+                      f"scanned {page.scanned_at}")
     total = "-" if result.total is None else f"{result.total:g}"
     status = result.status + (f" (as read: {page.status})" if page.status != result.status
                               else "")

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..errors import ConfigError
-from ..records import Correction, StoredPage, whole_number
+from ..records import Correction, PageFilter, StoredPage, whole_number
 from ..store import Store
 from .agreement import Agreement, Pair, Statistic, percent
 from .export import csv_cell
@@ -117,6 +117,8 @@ class AuditReport:
     items: Agreement  # every item compared, all templates together
     totals: Agreement
     discrepancies: tuple[Discrepancy, ...] = field(default=())
+    outside: int = 0  # keyed rows naming a form the filters leave out: not compared
+    filters: str = ""  # the filters, as given (e.g. `--client C1042`)
 
     @property
     def all_agree(self) -> bool:
@@ -128,7 +130,8 @@ class AuditReport:
         for (template, what), agreement in self.agreement.items():
             by_template.setdefault(template, {})[what] = agreement.to_dict()
         return {"keyed_file": self.keyed_file, "keyed_rows": self.keyed_rows,
-                "forms_matched": self.forms_matched,
+                "forms_matched": self.forms_matched, "filters": self.filters or None,
+                "rows_outside_filters": self.outside,
                 "keyed_rows_unmatched": [p.describe() for p in self.problems
                                          if p.kind != "stray"],
                 "not_compared": [{"kind": p.kind, "line": p.line, "name": p.name,
@@ -140,8 +143,12 @@ class AuditReport:
 
 # --- the audit ---------------------------------------------------------------------------
 
-def audit_keyed(store: Store, keyed_path: str | Path) -> AuditReport:
-    """Compare the values in force with scores keyed by hand from the paper forms.
+def audit_keyed(store: Store, keyed_path: str | Path, where: PageFilter | None = None
+                ) -> AuditReport:
+    """Compare the values in force with scores keyed by hand from the paper forms (only the
+    forms `where` selects: a row naming another form is counted, not compared; rows are
+    matched against every stored form all the same, so a filter never changes which form a
+    row names).
 
     Raises ConfigError (naming the file, line and column) for a keyed file that cannot be
     used: no way to name forms, no score columns, a value that is not a score, rows keyed by
@@ -149,6 +156,7 @@ def audit_keyed(store: Store, keyed_path: str | Path) -> AuditReport:
     templates, or no row matching a stored form."""
     path = Path(keyed_path)
     forms = list(forms_in_force(store))
+    selected = None if not where else {f.page.page_id for f in forms_in_force(store, where)}
     item_keys = {item.key for form in forms for item in form.machine.items}
     header, rows = read_keyed(path, item_keys)
     index = _FormIndex(forms)
@@ -158,12 +166,16 @@ def audit_keyed(store: Store, keyed_path: str | Path) -> AuditReport:
     discrepancies: list[Discrepancy] = []
     problems: list[RowProblem] = []
     matched: set[int] = set()
+    outside = 0
     for row in rows:
         found, note = index.match(row)
         if len(found) != 1:
             problems.append(_row_problem(row, found, note))
             continue
         form = found[0]
+        if selected is not None and form.page.page_id not in selected:
+            outside += 1
+            continue
         matched.add(form.page.page_id)
         for column, keyed in row.values.items():
             compared = _compare(store, row, form, column, keyed)
@@ -178,6 +190,10 @@ def audit_keyed(store: Store, keyed_path: str | Path) -> AuditReport:
                 pairs.setdefault(group, []).append(pair)
             if discrepancy is not None:
                 discrepancies.append(discrepancy)
+    if not matched and outside:
+        assert where is not None
+        raise ConfigError(f"{path}: no keyed row names a stored form that {where.describe()} "
+                          f"selects ({outside} row(s) name forms it leaves out)")
     if not matched:
         raise ConfigError(f"{path}: no keyed row matched a stored form (by serial, or "
                           "template, client and session): is --db the store these forms "
@@ -187,7 +203,8 @@ def audit_keyed(store: Store, keyed_path: str | Path) -> AuditReport:
                  for key in sorted((k for k in pairs if k[0]), key=order)}
     return AuditReport(str(path), len(rows), len(matched), tuple(problems), agreement,
                        Agreement(tuple(pairs.get(("", ALL_ITEMS), ()))),
-                       Agreement(tuple(pairs.get(("", TOTAL), ()))), tuple(discrepancies))
+                       Agreement(tuple(pairs.get(("", TOTAL), ()))), tuple(discrepancies),
+                       outside, where.describe() if where else "")
 
 
 def _compare(store: Store, row: KeyedRow, form: FormInForce, column: str,
@@ -382,7 +399,9 @@ def format_audit(report: AuditReport) -> str:
     """The audit for people: counts, agreement statistics, then every discrepancy."""
     lines = [f"audit against {report.keyed_file}",
              f"keyed rows: {report.keyed_rows}; forms matched: {report.forms_matched}; "
-             f"rows or cells not compared: {len(report.problems)}"]
+             + (f"rows naming forms outside the filters ({report.filters}): "
+                f"{report.outside}; " if report.filters else "")
+             + f"rows or cells not compared: {len(report.problems)}"]
     lines += [f"  not compared: {p.describe()}" for p in report.problems]
     for name, agreement in (("items", report.items), ("totals", report.totals)):
         if agreement.compared:

@@ -190,13 +190,14 @@ def decisions_in_force(result: PageResult, trail: Sequence[Correction]
     return decided
 
 
-def forms_in_force(store: Store) -> Iterator[FormInForce]:
-    """Every stored page, in the order stored, with its machine reading, the values in
-    force and the decisions in force."""
-    for page, result in store.pages():
+def forms_in_force(store: Store, where: PageFilter | None = None) -> Iterator[FormInForce]:
+    """Every stored page (or those `where` selects, its statuses compared in force), in the
+    order stored, with its machine reading, the values in force and the decisions in force."""
+    for page, result in store.pages(None, where):
         trail = store.corrections(page.page_id)
-        yield FormInForce(page, result, apply_corrections(result, trail)[0],
-                          decisions_in_force(result, trail))
+        in_force = apply_corrections(result, trail)[0]
+        if where is None or not where.statuses or in_force.status in where.statuses:
+            yield FormInForce(page, result, in_force, decisions_in_force(result, trail))
 
 
 def item_keys(store: Store) -> list[str]:
