@@ -3,7 +3,7 @@
     python bench/bench_scan.py [--pages 30,200,300] [--repeat 2] [--rebuild] [--markdown]
 
 For each page count N it builds (once, cached in bench/out/) an image-only PDF of N distinct
-filled SRS forms (each its own serial and marks, from srsform.synth) scanned as office scans at
+filled SRS forms (each its own serial and marks, from support.synth) scanned as office scans at
 300 dpi gray, one JPEG image per page. It then measures, in the same run, the wall time and peak
 memory of `pdftoppm -r 300 -gray` merely rasterising the file and of `srsform scan` reading it
 with one worker process into a fresh store. Each timing is the best of --repeat runs; peak memory
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import io
 import json
 import os
 import shutil
@@ -33,8 +32,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import pikepdf
-from PIL import Image
 
 # The test-data generators (synthetic filled and scanned forms) live with the tests,
 # not in the shipped package.
@@ -43,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from srsform.form.layout import build_layout
 from srsform.form.pagecode import SERIAL_ALPHABET, SERIAL_LENGTH, PageCode
 from srsform.form.templates import load_template
+from support.pdf import jpeg_data, write_image_pdf
 from support.synth import make_page, random_condition, random_marks
 
 OUT_DIR = Path(__file__).resolve().parent / "out"
@@ -128,26 +126,11 @@ def ensure_scans(count: int, rebuild: bool) -> list[Path]:
     return paths
 
 
-def write_image_pdf(path: Path, scans: Sequence[Path], pages: int) -> None:
+def write_stack_pdf(path: Path, scans: Sequence[Path], pages: int) -> None:
     """An image-only PDF of `pages` pages cycling through the 8-bit gray JPEG `scans`; every page
     has its own image object, page size = image size at 300 dpi."""
-    pdf = pikepdf.new()
-    for i in range(pages):
-        data = scans[i % len(scans)].read_bytes()
-        with Image.open(io.BytesIO(data)) as header:
-            w, h = header.size
-        image = pikepdf.Stream(pdf, data)
-        image.Type, image.Subtype = pikepdf.Name.XObject, pikepdf.Name.Image
-        image.Width, image.Height = w, h
-        image.ColorSpace, image.BitsPerComponent = pikepdf.Name.DeviceGray, 8
-        image.Filter = pikepdf.Name.DCTDecode
-        pw, ph = w * 72 / DPI, h * 72 / DPI
-        page = pdf.add_blank_page(page_size=(pw, ph))
-        page.Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=image))
-        page.Contents = pdf.make_stream(f"q {pw:.4f} 0 0 {ph:.4f} 0 0 cm /Im0 Do Q".encode())
-    tmp = path.with_suffix(".tmp")
-    pdf.save(tmp, deterministic_id=True)
-    tmp.replace(path)
+    write_image_pdf(path, (jpeg_data(scans[i % len(scans)].read_bytes(), DPI)
+                           for i in range(pages)))
 
 
 def ensure_stacks(counts: Sequence[int], distinct: int, rebuild: bool) -> dict[int, Path]:
@@ -160,7 +143,7 @@ def ensure_stacks(counts: Sequence[int], distinct: int, rebuild: bool) -> dict[i
     if todo:
         scans = ensure_scans(distinct or max(todo), rebuild)
         for n in todo:
-            write_image_pdf(paths[n], scans, n)
+            write_stack_pdf(paths[n], scans, n)
         log(f"built {', '.join(paths[n].name for n in todo)}")
     return paths
 

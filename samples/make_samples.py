@@ -6,7 +6,7 @@ Run from anywhere: `python samples/make_samples.py`. The output is deterministic
   samples/scans/stack.tif     a fax (1-bit G4), a photocopy and a sideways ORS scan
   samples/scans/photo-*.jpg   two phone photos
   samples/scans/scan-*.png    a blank sheet that came through with the stack
-  samples/truth.jsonl         what is on every page (see srsform.synth.write_stack); kept
+  samples/truth.jsonl         what is on every page (see support.synth.write_stack); kept
                               outside scans/ so that scanning the folder reads only scans
 """
 

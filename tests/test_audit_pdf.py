@@ -5,28 +5,23 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import cv2
 import pikepdf
 import pytest
 from click.testing import CliRunner, Result
 
 from srsform.cli import main
 from srsform.records import PAGE_STATUSES
-from support.synth import make_stack
-from test_store import _image_pdf
+from support.synth import make_stack, write_scanner_pdf
 
 if TYPE_CHECKING:
     from conftest import Clinic
     from support.clinic import ClinicForm
-
-SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "scans"
 
 PT_PER_MM = 72 / 25.4
 
@@ -34,32 +29,12 @@ PT_PER_MM = 72 / 25.4
 @pytest.fixture(scope="module")
 def twenty_form_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("audit")
-    pages = [p for p in make_stack(8, 21) if p.kind == "form" and p.image.ndim == 2
-             and p.dpi in (200, 300) and not p.condition.binary]
-    images = [cv2.resize(p.image, None, fx=200 / p.dpi, fy=200 / p.dpi,
-                         interpolation=cv2.INTER_AREA) for p in pages]
-    _image_pdf(folder / "twenty.pdf", [images[i % len(images)] for i in range(20)], dpi=200)
+    forms = [p for p in make_stack(8, 21) if p.kind == "form"]
+    write_scanner_pdf(folder / "twenty.pdf", forms, count=20)
     result = CliRunner().invoke(main, ["-q", "scan", str(folder / "twenty.pdf"), "--db",
                                        str(folder / "s.db"), "-o", str(folder / "out.jsonl")])
     assert result.exit_code in (0, 4), result.output
     return folder / "s.db"
-
-
-@pytest.fixture(scope="module")
-def samples_scanned(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    db = tmp_path_factory.mktemp("samples") / "s.db"
-    result = CliRunner().invoke(main, ["-q", "scan", str(SAMPLES), "--db", str(db), "-o",
-                                       str(db.with_suffix(".jsonl")), "-j", "1"])
-    assert result.exit_code in (4, 5), result.output
-    return db
-
-
-@pytest.fixture()
-def samples_db(samples_scanned: Path, tmp_path: Path) -> Path:
-    """A copy of the scanned samples' store (and evidence) for one test to change."""
-    shutil.copy(samples_scanned, tmp_path / "s.db")
-    shutil.copytree(samples_scanned.with_name("s.db.evidence"), tmp_path / "s.db.evidence")
-    return tmp_path / "s.db"
 
 
 def _placed_images(page: pikepdf.Page) -> list[tuple[float, float]]:
@@ -103,23 +78,44 @@ def test_audit_pdf_has_two_pages_per_form_with_true_scale_crops_and_the_original
     assert "Pages: 20" in summary and "Print scale" in summary
 
 
-def test_audit_pdf_filters(twenty_form_store: Path, tmp_path: Path) -> None:
+def test_audit_pdf_client_filter(twenty_form_store: Path, tmp_path: Path) -> None:
     out = tmp_path / "none.pdf"
     result = CliRunner().invoke(main, ["audit", "--db", str(twenty_form_store), "-o", str(out),
                                        "--client", "NOBODY"])
     assert result.exit_code == 0
     assert "no stored page matches --client NOBODY" in result.stderr
     assert len(pikepdf.open(out).pages) == 1
-    flagged = tmp_path / "flagged.pdf"
-    CliRunner().invoke(main, ["audit", "--db", str(twenty_form_store), "-o", str(flagged),
-                              "--only-flagged"])
-    exported = CliRunner().invoke(main, ["export", "--db", str(twenty_form_store), "--format",
-                                         "jsonl"]).stdout.splitlines()
-    records = [json.loads(line) for line in exported]
-    not_ok = [r for r in records if r["status"] != "ok"
-              or any(i["status"] != "ok" for i in r["items"])]
-    assert 0 < len(not_ok) < len(records)
-    assert len(pikepdf.open(flagged).pages) == 1 + 2 * len(not_ok)
+
+
+def _audit_serials(db: Path, out: Path, *options: str) -> tuple[list[str], int]:
+    """The serials of the forms on the audit report, in order (each form's second page names
+    it, read from its page code), and its page count."""
+    result = CliRunner().invoke(main, ["audit", "--db", str(db), "-o", str(out), *options])
+    assert result.exit_code == 0, result.output
+    text = subprocess.run(["pdftotext", "-layout", str(out), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    return (re.findall(r"\bserial (\S+); read from the page code", text),
+            len(pikepdf.open(out).pages))
+
+
+def test_only_flagged_leaves_out_exactly_the_pages_read_ok(samples_db: Path,
+                                                           tmp_path: Path) -> None:
+    # The scanned samples hold forms read ok throughout and forms with a page or an item
+    # not ok; the report of the flagged ones has the latter only, and each of them once.
+    export = CliRunner().invoke(main, ["export", "--db", str(samples_db), "--format", "jsonl"])
+    forms = [json.loads(line) for line in export.stdout.splitlines()]
+    forms = [r for r in forms if r["serial"]]
+    read_ok = {r["serial"] for r in forms
+               if r["status"] == "ok" and all(i["status"] == "ok" for i in r["items"])}
+    flagged = {r["serial"] for r in forms} - read_ok
+    assert read_ok and flagged
+
+    every, every_pages = _audit_serials(samples_db, tmp_path / "all.pdf")
+    assert sorted(every) == sorted(read_ok | flagged)
+    assert every_pages == 1 + 2 * len(forms)
+    only, only_pages = _audit_serials(samples_db, tmp_path / "flagged.pdf", "--only-flagged")
+    assert sorted(only) == sorted(flagged)
+    assert only_pages == 1 + 2 * len(flagged)
 
 
 # --- on the clinic's stack: values in force, who corrected them, keyed discrepancies --------
@@ -248,6 +244,7 @@ def test_the_filters_select_the_forms_of_the_report(clinic: Clinic, tmp_path: Pa
     assert "--client C1001 --template srs --status ok" in _pdf_pages(out)[0]
     # No register in this store: a page's day is the day it was scanned.
     none = tmp_path / "none.pdf"
-    result = _audit("--db", str(clinic.db), "-o", str(none), "--until", "2000-01-01")
+    result = CliRunner().invoke(main, ["audit", "--db", str(clinic.db), "-o", str(none),
+                                       "--until", "2000-01-01"])
     assert result.exit_code == 0 and _shown(none) == set()
     assert "no stored page matches --until 2000-01-01" in result.stderr

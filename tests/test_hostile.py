@@ -158,11 +158,11 @@ def hung_poppler(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 @pytest.mark.skipif(os.name != "posix", reason="the hanging tool is a shell script")
 @pytest.mark.parametrize("tool", ["pdftoppm", "pdfinfo"])
-def test_a_hung_poppler_is_timed_out(corpus, hung_poppler, tool):
+def test_a_hung_poppler_is_timed_out(corpus, hung_poppler, tool, scan_config):
     folder, _ = corpus
     hung_poppler(tool)
     started = time.monotonic()
-    result = scan_one(folder / "29-other-document.pdf", ScanConfig(tuple(load_bundled())))
+    result = scan_one(folder / "29-other-document.pdf", scan_config)
     assert time.monotonic() - started < 15
     assert result.status == "error"
     assert "took longer than" in result.reasons[0]

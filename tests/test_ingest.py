@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import pickle
 import struct
 import zlib
@@ -20,6 +19,7 @@ from reportlab.pdfgen.canvas import Canvas
 from srsform.errors import ConfigError, DecodeError
 from srsform.read import ingest
 from srsform.read.ingest import PageFailure, PageRef, expand_inputs, list_pages, load_page
+from support.pdf import ScanImage, g4, jpeg, write_image_pdf
 
 DPI = 300
 PAGE_MM = (100.0, 120.0)  # a small page keeps the images (and the tests) quick
@@ -43,36 +43,11 @@ def dark_centre(gray: np.ndarray) -> tuple[float, float]:
     return xs.mean() / gray.shape[1], ys.mean() / gray.shape[0]
 
 
-def jpeg(pixels: np.ndarray) -> bytes:
-    ok, data = cv2.imencode(".jpg", pixels, [cv2.IMWRITE_JPEG_QUALITY, 90])
-    assert ok
-    return data.tobytes()
-
-
-def add_image_page(pdf: pikepdf.Pdf, data: bytes, width: int, height: int, rotate: int = 0,
-                   ctm: str | None = None, page_pt: tuple[float, float] = PAGE_PT,
-                   **image_keys: object) -> None:
-    """Append a scanner-style page: it draws one image, by default covering the page."""
-    image = pikepdf.Stream(pdf, data, Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Image,
-                           Width=width, Height=height, **image_keys)
-    placement = ctm or f"{page_pt[0]:.4f} 0 0 {page_pt[1]:.4f} 0 0"
-    page = pikepdf.Dictionary(
-        Type=pikepdf.Name.Page, MediaBox=[0, 0, *page_pt], Rotate=rotate,
-        Resources=pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=image)),
-        Contents=pikepdf.Stream(pdf, f"q {placement} cm /Im0 Do Q".encode()))
-    pdf.pages.append(pikepdf.Page(page))
-
-
 def image_pdf(path: Path, images: list[np.ndarray], rotate: int = 0,
               ctm: str | None = None) -> Path:
-    """A scanner-style PDF with one JPEG per page."""
-    pdf = pikepdf.new()
-    for pixels in images:
-        space = pikepdf.Name.DeviceGray if pixels.ndim == 2 else pikepdf.Name.DeviceRGB
-        add_image_page(pdf, jpeg(pixels), pixels.shape[1], pixels.shape[0], rotate, ctm,
-                       BitsPerComponent=8, ColorSpace=space, Filter=pikepdf.Name.DCTDecode)
-    pdf.save(path)
-    return path
+    """A scanner-style PDF with one JPEG per page, each page PAGE_MM in size."""
+    return write_image_pdf(path, [jpeg(pixels, DPI, quality=90) for pixels in images], rotate,
+                           PAGE_PT, ctm)
 
 
 def vector_pdf(path: Path) -> Path:
@@ -209,21 +184,10 @@ def test_bad_pdfs_are_refused_with_a_reason(tmp_path):
 
 
 def test_pdf_image_over_the_pixel_limit_is_refused_before_decoding(tmp_path):
-    pdf = pikepdf.new()
-    add_image_page(pdf, b"\x00" * 16, 20000, 20000, BitsPerComponent=1,
-                   ColorSpace=pikepdf.Name.DeviceGray)
-    pdf.save(tmp_path / "bomb.pdf")
+    bomb = ScanImage(b"\x00" * 16, 20000, 20000, DPI,
+                     {"/BitsPerComponent": 1, "/ColorSpace": "/DeviceGray"})
+    write_image_pdf(tmp_path / "bomb.pdf", [bomb], page_pt=PAGE_PT)
     assert "megapixel" in failure_reason(tmp_path / "bomb.pdf")
-
-
-def g4_strip(bilevel: np.ndarray) -> bytes:
-    """CCITT G4 data as a fax machine or scanner writes it (Pillow's TIFF, one strip)."""
-    buffer = io.BytesIO()
-    Image.fromarray(bilevel).convert("1").save(buffer, format="TIFF", compression="group4",
-                                               tiffinfo={278: bilevel.shape[0]})
-    tiff = Image.open(buffer)
-    offset, size = tiff.tag_v2[273][0], tiff.tag_v2[279][0]
-    return buffer.getvalue()[offset: offset + size]
 
 
 def bilevel_page() -> np.ndarray:
@@ -234,25 +198,20 @@ def bilevel_page() -> np.ndarray:
 def test_non_jpeg_scans_in_pdf_match_the_rendering(tmp_path, monkeypatch, encoding):
     page = bilevel_page()
     height, width = page.shape
-    gray = pikepdf.Name.DeviceGray
-    if encoding == "g4":
-        data, keys = g4_strip(page), dict(
-            BitsPerComponent=1, ColorSpace=gray, Filter=pikepdf.Name.CCITTFaxDecode,
-            DecodeParms=pikepdf.Dictionary(K=-1, Columns=width, Rows=height, BlackIs1=True))
-    elif encoding == "flate_inverted":  # bit 1 is ink, undone by /Decode [1 0]
-        data = zlib.compress(np.packbits(page < 128, axis=1).tobytes())
-        keys = dict(BitsPerComponent=1, ColorSpace=gray, Decode=[1, 0],
-                    Filter=pikepdf.Name.FlateDecode)
-    elif encoding == "image_mask":  # bit 0 paints the (black) fill colour
-        data = zlib.compress(np.packbits(page >= 128, axis=1).tobytes())
-        keys = dict(ImageMask=True, BitsPerComponent=1, Filter=pikepdf.Name.FlateDecode)
+    if encoding == "g4":  # coded the less common way round, /BlackIs1 true
+        image = g4(page, DPI, black_is_1=True)
     else:
-        data = zlib.compress((page.astype(">u2") * 257).tobytes())
-        keys = dict(BitsPerComponent=16, ColorSpace=gray, Filter=pikepdf.Name.FlateDecode)
-    pdf = pikepdf.new()
-    add_image_page(pdf, data, width, height, page_pt=(width * 72 / DPI, height * 72 / DPI),
-                   **keys)
-    pdf.save(tmp_path / "scan.pdf")
+        if encoding == "flate_inverted":  # bit 1 is ink, undone by /Decode [1 0]
+            data = zlib.compress(np.packbits(page < 128, axis=1).tobytes())
+            keys = {"/BitsPerComponent": 1, "/ColorSpace": "/DeviceGray", "/Decode": [1, 0]}
+        elif encoding == "image_mask":  # bit 0 paints the (black) fill colour
+            data = zlib.compress(np.packbits(page >= 128, axis=1).tobytes())
+            keys = {"/ImageMask": True, "/BitsPerComponent": 1}
+        else:
+            data = zlib.compress((page.astype(">u2") * 257).tobytes())
+            keys = {"/BitsPerComponent": 16, "/ColorSpace": "/DeviceGray"}
+        image = ScanImage(data, width, height, DPI, {"/Filter": "/FlateDecode", **keys})
+    write_image_pdf(tmp_path / "scan.pdf", [image])
     ref = refs_of(tmp_path / "scan.pdf")[0]
     monkeypatch.setattr(ingest, "_single_scan", lambda page: None)
     rendered = load_page(ref, reduce=2)

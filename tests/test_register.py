@@ -286,7 +286,7 @@ def test_rotation_and_cover_combined(page: np.ndarray, code: PageCode) -> None:
 
 
 def test_a_small_blurred_phone_photo_still_gives_its_page_code() -> None:
-    # A phone photo of the page at 3.8 px/mm with 1.3 px of blur (made by srsform.synth for a
+    # A phone photo of the page at 3.8 px/mm with 1.3 px of blur (made by support.synth for a
     # generated stack, seed 10): no QR detector finds the code in the picture, but sampling
     # its modules where the form puts them reads it.
     import cv2

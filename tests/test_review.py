@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import shutil
 import sqlite3
 from datetime import datetime
 from pathlib import Path
@@ -20,32 +19,12 @@ from srsform.records import Correction
 from srsform.report.review import Value, parse_decision, replay, review_queue
 from srsform.store import Store
 
-SCANS = Path(__file__).resolve().parents[1] / "samples" / "scans"
 KEYS = ("relationship", "goals_topics", "approach_method", "overall")
 OK_PAGE = "SAMP00000011"  # stack.pdf page 2: an ok SRS page, 8 9 10 0, total 27
 
 
 def _run(*args: str, stdin: str | None = None) -> Result:
     return CliRunner().invoke(main, ["-q", *args], input=stdin)
-
-
-@pytest.fixture(scope="module")
-def scanned(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The samples scanned once into a store; tests work on copies of it."""
-    db = tmp_path_factory.mktemp("scanned") / "s.db"
-    result = _run("scan", str(SCANS), "--db", str(db), "-o", "-", "-j", "1")
-    assert result.exit_code in (ExitCode.REVIEW, ExitCode.FAILED)
-    return db
-
-
-@pytest.fixture()
-def db(scanned: Path, tmp_path: Path) -> Path:
-    copy = tmp_path / "s.db"
-    shutil.copy(scanned, copy)
-    evidence = scanned.with_name("s.db.evidence")  # stored paths are relative to the store
-    if evidence.is_dir():
-        shutil.copytree(evidence, tmp_path / evidence.name)
-    return copy
 
 
 def _records(db: Path) -> dict[str, dict]:
@@ -68,15 +47,15 @@ def _trail(db: Path) -> list[dict[str, str]]:
 
 # --- corrections and exports -------------------------------------------------------------
 
-def test_a_correction_shows_in_every_export_and_in_the_trail(db: Path, tmp_path: Path
-                                                             ) -> None:
-    before = _records(db)[OK_PAGE]
+def test_a_correction_shows_in_every_export_and_in_the_trail(samples_db: Path,
+                                                             tmp_path: Path) -> None:
+    before = _records(samples_db)[OK_PAGE]
     assert (_item(before, "relationship")["score"], before["total"]) == (8, 27)
     result = _run("review", "set", OK_PAGE, "relationship", "7", "--why", "checked the paper",
-                  "--who", "ana", "--db", str(db))
+                  "--who", "ana", "--db", str(samples_db))
     assert result.exit_code == 0, result.output
 
-    record = _records(db)[OK_PAGE]
+    record = _records(samples_db)[OK_PAGE]
     assert _item(record, "relationship") | {"score": 7, "status": "ok", "corrected": True} \
         == _item(record, "relationship")
     assert [_item(record, k)["corrected"] for k in KEYS] == [True, False, False, False]
@@ -84,88 +63,90 @@ def test_a_correction_shows_in_every_export_and_in_the_trail(db: Path, tmp_path:
     assert set(record["flags"]) == {"alliance_concern", "item_check_in"}
 
     wide = tmp_path / "wide.csv"
-    assert _run("export", "--db", str(db), "-o", str(wide)).exit_code == 0
+    assert _run("export", "--db", str(samples_db), "-o", str(wide)).exit_code == 0
     assert wide.stat().st_mode & 0o077 == 0
     row = next(r for r in csv.DictReader(wide.open()) if r["serial"] == OK_PAGE)
     assert (row["srs_relationship_score"], row["srs_relationship_corrected"], row["total"]) == (
         "7", "true", "26")
     assert row["srs_overall_corrected"] == "false" and row["srs_overall_score"] == "0"
 
-    long = _run("export", "--db", str(db), "--format", "long")
+    long = _run("export", "--db", str(samples_db), "--format", "long")
     rows = [r for r in csv.DictReader(io.StringIO(long.stdout)) if r["serial"] == OK_PAGE]
     assert [(r["item"], r["position"], r["score"], r["corrected"]) for r in rows] == [
         ("relationship", "1", "7", "true"), ("goals_topics", "2", "9", "false"),
         ("approach_method", "3", "10", "false"), ("overall", "4", "0", "false")]
     assert {r["page_status"] for r in rows} == {"ok"}
 
-    (entry,) = _trail(db)
+    (entry,) = _trail(samples_db)
     assert (entry["item"], entry["old"], entry["new"], entry["who"], entry["why"]) == (
         "relationship", "8", "7", "ana", "checked the paper")
     assert entry["page"].endswith("stack.pdf:2")
     assert datetime.fromisoformat(entry["at"]).utcoffset().total_seconds() == 0
 
 
-def test_deciding_every_item_settles_the_page_total_and_flags(db: Path) -> None:
+def test_deciding_every_item_settles_the_page_total_and_flags(samples_db: Path,
+                                                              sample_scans: Path) -> None:
     # stack.tif page 2: relationship has two marks, goals_topics none, so no total.
-    record = _records(db)["SAMP00000015"]
+    record = _records(samples_db)["SAMP00000015"]
     assert (record["status"], record["total"]) == ("review", None)
-    page = str(SCANS / "stack.tif") + ":2"
+    page = str(sample_scans / "stack.tif") + ":2"
     for key, value in (("relationship", "9"), ("goals_topics", "10")):
         result = _run("review", "set", page, key, value, "--why", "read the paper",
-                      "--db", str(db))
+                      "--db", str(samples_db))
         assert result.exit_code == 0, result.output
-    record = _records(db)["SAMP00000015"]
+    record = _records(samples_db)["SAMP00000015"]
     assert record["total"] == 9 + 10 + 10 + 3
     assert record["status"] == "ok"
     assert "alliance_concern" in record["flags"]  # 32 <= 36
     assert "print_scale_off" in record["flags"]  # not a score flag: kept
 
 
-def test_corrections_survive_a_rescan(db: Path) -> None:
+def test_corrections_survive_a_rescan(samples_db: Path, sample_scans: Path) -> None:
     assert _run("review", "set", OK_PAGE, "overall", "missing", "--why", "no mark on paper",
-                "--db", str(db)).exit_code == 0
-    rescan = _run("scan", str(SCANS / "stack.pdf"), "--db", str(db), "-o", "-", "--rescan")
+                "--db", str(samples_db)).exit_code == 0
+    rescan = _run("scan", str(sample_scans / "stack.pdf"), "--db", str(samples_db), "-o", "-",
+                  "--rescan")
     assert rescan.exit_code in (0, 4)
-    overall = _item(_records(db)[OK_PAGE], "overall")
+    overall = _item(_records(samples_db)[OK_PAGE], "overall")
     assert (overall["score"], overall["status"], overall["corrected"]) == (None, "missing", True)
-    assert _records(db)[OK_PAGE]["total"] is None
+    assert _records(samples_db)[OK_PAGE]["total"] is None
 
 
-def test_undo_appends_an_entry_restoring_the_previous_value(db: Path) -> None:
+def test_undo_appends_an_entry_restoring_the_previous_value(samples_db: Path) -> None:
     for value in ("7", "6"):
         assert _run("review", "set", OK_PAGE, "relationship", value, "--why", f"paper {value}",
-                    "--db", str(db)).exit_code == 0
-    first, second = _trail(db)
-    refused = _run("review", "undo", first["id"], "--why", "wrong", "--db", str(db))
+                    "--db", str(samples_db)).exit_code == 0
+    first, second = _trail(samples_db)
+    refused = _run("review", "undo", first["id"], "--why", "wrong", "--db", str(samples_db))
     assert refused.exit_code == ExitCode.CONFIG and f"undo #{second['id']}" in refused.stderr
 
     assert _run("review", "undo", second["id"], "--why", "misread", "--who", "ben",
-                "--db", str(db)).exit_code == 0
-    assert _item(_records(db)[OK_PAGE], "relationship")["score"] == 7
-    assert _run("review", "undo", _trail(db)[-1]["id"], "--why", "it was 6 after all",
-                "--db", str(db)).exit_code == 0  # an undo is undone like any decision
-    assert _item(_records(db)[OK_PAGE], "relationship")["score"] == 6
+                "--db", str(samples_db)).exit_code == 0
+    assert _item(_records(samples_db)[OK_PAGE], "relationship")["score"] == 7
+    assert _run("review", "undo", _trail(samples_db)[-1]["id"], "--why", "it was 6 after all",
+                "--db", str(samples_db)).exit_code == 0  # an undo is undone like any decision
+    assert _item(_records(samples_db)[OK_PAGE], "relationship")["score"] == 6
 
-    entries = _trail(db)
+    entries = _trail(samples_db)
     assert len(entries) == 4
     assert (entries[2]["old"], entries[2]["new"], entries[2]["who"]) == ("6", "7", "ben")
     assert entries[2]["why"] == f"undo #{second['id']}: misread"
-    con = sqlite3.connect(db)  # nothing was changed or removed, only appended
+    con = sqlite3.connect(samples_db)  # nothing was changed or removed, only appended
     rows = con.execute("SELECT id, new_score FROM corrections ORDER BY id").fetchall()
     con.close()
     assert [(str(i), f"{s:g}") for i, s in rows] == [(e["id"], e["new"]) for e in entries]
 
 
-def test_undo_of_the_only_decision_restores_the_machine_reading(db: Path) -> None:
+def test_undo_of_the_only_decision_restores_the_machine_reading(samples_db: Path) -> None:
     assert _run("review", "set", OK_PAGE, "goals_topics", "4", "--why", "x",
-                "--db", str(db)).exit_code == 0
-    (entry,) = _trail(db)
+                "--db", str(samples_db)).exit_code == 0
+    (entry,) = _trail(samples_db)
     assert _run("review", "undo", entry["id"], "--why", "wrong form",
-                "--db", str(db)).exit_code == 0
-    item = _item(_records(db)[OK_PAGE], "goals_topics")
+                "--db", str(samples_db)).exit_code == 0
+    item = _item(_records(samples_db)[OK_PAGE], "goals_topics")
     assert (item["score"], item["corrected"]) == (9, False)
-    assert _records(db)[OK_PAGE]["total"] == 27
-    assert [e["new"] for e in _trail(db)] == ["4", "9"]
+    assert _records(samples_db)[OK_PAGE]["total"] == 27
+    assert [e["new"] for e in _trail(samples_db)] == ["4", "9"]
 
 
 @pytest.mark.parametrize(("args", "message"), [
@@ -176,12 +157,12 @@ def test_undo_of_the_only_decision_restores_the_machine_reading(db: Path) -> Non
     (("SAMP00000015", "relationship", "accept"), "no score to accept"),
     (("nowhere.pdf:1", "overall", "5"), "no stored file"),
 ])
-def test_review_set_refuses_what_it_cannot_record(db: Path, args: tuple[str, ...],
+def test_review_set_refuses_what_it_cannot_record(samples_db: Path, args: tuple[str, ...],
                                                   message: str) -> None:
-    result = _run("review", "set", *args, "--why", "x", "--db", str(db))
+    result = _run("review", "set", *args, "--why", "x", "--db", str(samples_db))
     assert result.exit_code == ExitCode.CONFIG
     assert message in result.stderr and "Traceback" not in result.output
-    assert _trail(db) == []
+    assert _trail(samples_db) == []
 
 
 def test_review_needs_an_existing_store(tmp_path: Path) -> None:
@@ -192,29 +173,29 @@ def test_review_needs_an_existing_store(tmp_path: Path) -> None:
 
 # --- the interactive walk ------------------------------------------------------------------
 
-def test_the_walk_accepts_one_item_and_corrects_another(db: Path) -> None:
-    with Store(db) as store:
+def test_the_walk_accepts_one_item_and_corrects_another(samples_db: Path) -> None:
+    with Store(samples_db) as store:
         first, second = review_queue(store)[:2]
     assert first.confidence <= second.confidence and first.status != "ok"
     # A bad answer is asked again; the reason is asked once, at the first decision.
     answers = "a\nchecked against the paper\n11\n7\nq\n"
-    result = _run("review", "--db", str(db), "--who", "ana", stdin=answers)
+    result = _run("review", "--db", str(samples_db), "--who", "ana", stdin=answers)
     assert result.exit_code == 0, result.output
     assert "not a score 0-10" in result.stdout
     assert f"{first.page.ref}" in result.stdout and first.key in result.stdout
 
-    accepted, corrected = _trail(db)
+    accepted, corrected = _trail(samples_db)
     assert (accepted["item"], accepted["new"], accepted["who"], accepted["why"]) == (
         first.key, str(first.score), "ana", "checked against the paper")
     assert (corrected["item"], corrected["new"]) == (second.key, "7")
-    with Store(db) as store:
+    with Store(samples_db) as store:
         keys = {(e.page.page_id, e.key) for e in review_queue(store)}
     assert (first.page.page_id, first.key) not in keys
     assert (second.page.page_id, second.key) not in keys
 
 
-def test_review_list_is_lowest_confidence_first(db: Path) -> None:
-    result = _run("review", "list", "--db", str(db))
+def test_review_list_is_lowest_confidence_first(samples_db: Path) -> None:
+    result = _run("review", "list", "--db", str(samples_db))
     rows = list(csv.DictReader(io.StringIO(result.stdout), delimiter="\t"))
     confidences = [float(r["confidence"]) for r in rows if r["item"] != "(no items read)"]
     assert confidences == sorted(confidences) and len(confidences) > 5
@@ -244,12 +225,13 @@ def _keyed(db: Path, path: Path, alter: tuple[str, str] | None = None) -> Path:
     return path
 
 
-def test_an_agreeing_keyed_file_passes_with_full_agreement(db: Path, tmp_path: Path) -> None:
-    keyed = _keyed(db, tmp_path / "keyed.csv")
-    result = _run("audit", "--against", str(keyed), "--db", str(db))
+def test_an_agreeing_keyed_file_passes_with_full_agreement(samples_db: Path,
+                                                            tmp_path: Path) -> None:
+    keyed = _keyed(samples_db, tmp_path / "keyed.csv")
+    result = _run("audit", "--against", str(keyed), "--db", str(samples_db))
     assert result.exit_code == 0, result.output
     assert "exact agreement 100.0%" in result.stdout and "discrepancies: 0" in result.stdout
-    report = json.loads(_run("audit", "--against", str(keyed), "--db", str(db),
+    report = json.loads(_run("audit", "--against", str(keyed), "--db", str(samples_db),
                              "--json").stdout)
     assert report["items"]["exact_pct"] == 100.0 and report["items"]["mean_difference"] == 0
     assert report["totals"]["compared"] >= 3 and report["totals"]["exact_pct"] == 100.0
@@ -257,10 +239,10 @@ def test_an_agreeing_keyed_file_passes_with_full_agreement(db: Path, tmp_path: P
     assert report["keyed_rows_unmatched"] == []
 
 
-def test_a_keyed_file_with_one_altered_value_reports_exactly_that(db: Path, tmp_path: Path
-                                                                  ) -> None:
-    keyed = _keyed(db, tmp_path / "keyed.csv", alter=(OK_PAGE, "approach_method"))
-    result = _run("audit", "--against", str(keyed), "--db", str(db), "--json")
+def test_a_keyed_file_with_one_altered_value_reports_exactly_that(samples_db: Path,
+                                                                  tmp_path: Path) -> None:
+    keyed = _keyed(samples_db, tmp_path / "keyed.csv", alter=(OK_PAGE, "approach_method"))
+    result = _run("audit", "--against", str(keyed), "--db", str(samples_db), "--json")
     assert result.exit_code == ExitCode.REVIEW
     report = json.loads(result.stdout)
     (found,) = report["discrepancies"]
@@ -271,17 +253,17 @@ def test_a_keyed_file_with_one_altered_value_reports_exactly_that(db: Path, tmp_
     assert report["items"]["exact_pct"] < 100 and report["items"]["within_one_pct"] < 100
     low, high = report["items"]["limits_of_agreement"]
     assert low < report["items"]["mean_difference"] < high
-    text = _run("audit", "--against", str(keyed), "--db", str(db))
+    text = _run("audit", "--against", str(keyed), "--db", str(samples_db))
     assert text.exit_code == ExitCode.REVIEW
     assert "discrepancies: 1" in text.stdout and "approach_method: stored 10" in text.stdout
 
 
-def test_a_person_corrected_value_is_what_the_audit_compares(db: Path, tmp_path: Path
-                                                             ) -> None:
-    keyed = _keyed(db, tmp_path / "keyed.csv", alter=(OK_PAGE, "overall"))  # keyed 1
+def test_a_person_corrected_value_is_what_the_audit_compares(samples_db: Path,
+                                                             tmp_path: Path) -> None:
+    keyed = _keyed(samples_db, tmp_path / "keyed.csv", alter=(OK_PAGE, "overall"))  # keyed 1
     assert _run("review", "set", OK_PAGE, "overall", "1", "--why", "x",
-                "--db", str(db)).exit_code == 0
-    assert _run("audit", "--against", str(keyed), "--db", str(db)).exit_code == 0
+                "--db", str(samples_db)).exit_code == 0
+    assert _run("audit", "--against", str(keyed), "--db", str(samples_db)).exit_code == 0
 
 
 @pytest.mark.parametrize(("text", "message"), [
@@ -292,27 +274,27 @@ def test_a_person_corrected_value_is_what_the_audit_compares(db: Path, tmp_path:
     ("", "empty"),
     ("serial,overall\nNOSUCH,3\n", "no keyed row matched a stored form"),
 ])
-def test_a_bad_keyed_file_is_refused_clearly(db: Path, tmp_path: Path, text: str,
+def test_a_bad_keyed_file_is_refused_clearly(samples_db: Path, tmp_path: Path, text: str,
                                              message: str) -> None:
     keyed = tmp_path / "keyed.csv"
     keyed.write_text(text)
-    result = _run("audit", "--against", str(keyed), "--db", str(db))
+    result = _run("audit", "--against", str(keyed), "--db", str(samples_db))
     assert result.exit_code == ExitCode.CONFIG
     assert message in result.stderr and str(keyed) in result.stderr
     assert "Traceback" not in result.output
 
 
-def test_audit_alone_checks_printed_forms_against_scanned_pages(db: Path) -> None:
+def test_audit_alone_checks_printed_forms_against_scanned_pages(samples_db: Path) -> None:
     # The samples were never printed with this store: every serial read is unregistered.
-    result = _run("audit", "--db", str(db))
+    result = _run("audit", "--db", str(samples_db))
     assert result.exit_code == ExitCode.OK
     assert "printed forms that never came back: 0" in result.stdout
     assert "scanned pages whose serial this store never printed: 9" in result.stdout
     assert f"(serial {OK_PAGE})" in result.stdout
 
 
-def test_a_report_without_a_keyed_file_says_what_to_give(db: Path, tmp_path: Path) -> None:
-    result = _run("audit", "--db", str(db), "--report", str(tmp_path / "disc.csv"))
+def test_a_report_without_a_keyed_file_says_what_to_give(samples_db: Path, tmp_path: Path) -> None:
+    result = _run("audit", "--db", str(samples_db), "--report", str(tmp_path / "disc.csv"))
     assert result.exit_code == ExitCode.CONFIG and "--against keyed.csv" in result.stderr
 
 

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from srsform.cli import main
 from srsform.errors import ExitCode
-from srsform.form.templates import load_bundled, load_template
+from srsform.form.templates import load_template
 from srsform.read.ingest import PageFailure, PageRef
 from srsform.read.measure import LineMeasurement
 from srsform.read.pipeline import ScanConfig, process_page, process_stack
@@ -25,7 +25,6 @@ from srsform.read.score import score_mm, score_page
 from srsform.records import PageResult
 from srsform.report.export import csv_cell, write_records
 
-SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 RECORD_KEYS = {"source", "page", "status", "template", "layout", "serial", "client", "session",
                "date", "rotation", "print_scale", "items", "total", "flags", "rule", "reasons"}
 ITEM_KEYS = {"key", "mm", "score", "status", "confidence", "corrected"}
@@ -101,43 +100,45 @@ def test_csrs_raises_no_flags() -> None:
 
 # --- page outcomes ----------------------------------------------------------------------
 
-def test_a_file_that_cannot_be_opened_still_yields_a_record() -> None:
-    config = ScanConfig(templates=tuple(load_bundled()))
-    result = process_page(PageFailure("bad.pdf", 1, "The file is empty (0 bytes)."), config)
+def test_a_file_that_cannot_be_opened_still_yields_a_record(scan_config: ScanConfig) -> None:
+    result = process_page(PageFailure("bad.pdf", 1, "The file is empty (0 bytes)."),
+                          scan_config)
     assert result.status == "error" and result.reasons == ("The file is empty (0 bytes).",)
 
 
-def test_an_unexpected_failure_becomes_an_error_record(tmp_path: Path) -> None:
-    config = ScanConfig(templates=tuple(load_bundled()))
-    result = process_page(PageRef(str(tmp_path / "gone.png"), 1, "image", 1), config)
+def test_an_unexpected_failure_becomes_an_error_record(tmp_path: Path,
+                                                       scan_config: ScanConfig) -> None:
+    result = process_page(PageRef(str(tmp_path / "gone.png"), 1, "image", 1), scan_config)
     assert result.status == "error" and result.reasons
 
 
-def test_a_page_printed_with_an_unknown_template_is_unreadable(tmp_path: Path) -> None:
+def test_a_page_printed_with_an_unknown_template_is_unreadable(tmp_path: Path,
+                                                               sample_scans: Path) -> None:
     # Only the ORS template is known: the SRS sample pages cannot be identified.
     config = ScanConfig(templates=(load_template("ors"),))
-    sample = SAMPLES / "scans" / "stack.pdf"
+    sample = sample_scans / "stack.pdf"
     result = process_page(PageRef(str(sample), 1, "pdf", 4), config)
     assert result.status == "unreadable"
     assert "--template" in result.reasons[0]
 
 
-def test_reading_ahead_changes_nothing_but_speed(tmp_path: Path) -> None:
+def test_reading_ahead_changes_nothing_but_speed(tmp_path: Path, sample_scans: Path,
+                                                 scan_config: ScanConfig) -> None:
     # Pages decoded on the read-ahead thread give the same records, in input order,
     # failures included, as pages decoded one by one.
-    config = ScanConfig(templates=tuple(load_bundled()))
-    sample = str(SAMPLES / "scans" / "stack.pdf")
+    sample = str(sample_scans / "stack.pdf")
     refs = [PageRef(sample, 2, "pdf", 4), PageFailure("bad.pdf", 1, "The file is empty."),
             PageRef(sample, 1, "pdf", 4), PageRef(str(tmp_path / "gone.png"), 1, "image", 1),
             PageRef(sample, 4, "pdf", 4), PageRef(sample, 3, "pdf", 4)]
-    ahead = list(process_stack(refs, config, read_ahead=True))
-    one_by_one = list(process_stack(refs, config, read_ahead=False))
+    ahead = list(process_stack(refs, scan_config, read_ahead=True))
+    one_by_one = list(process_stack(refs, scan_config, read_ahead=False))
     assert ahead == one_by_one
     assert [(r.source, r.page) for r in ahead] == [(r.source, r.page) for r in refs]
     assert [r.status == "error" for r in ahead] == [False, True, False, True, False, False]
 
 
-def test_a_wrongly_stated_resolution_is_flagged_with_its_likely_cause(tmp_path: Path) -> None:
+def test_a_wrongly_stated_resolution_is_flagged_with_its_likely_cause(
+        tmp_path: Path, scan_config: ScanConfig) -> None:
     # A clean 300 dpi scan saved once with its true resolution and once claiming 600 dpi: the
     # form seems printed at half size. Flagged, with a cause other than a copier's "fit to
     # page"; the scores, measured against the line ends, stand.
@@ -154,9 +155,8 @@ def test_a_wrongly_stated_resolution_is_flagged_with_its_likely_cause(tmp_path: 
                      random_condition(rng, "clean"), 5)
     for name, dpi in (("right.png", 300), ("wrong.png", 600)):
         Image.fromarray(page.image).save(tmp_path / name, dpi=(dpi, dpi))
-    config = ScanConfig(templates=tuple(load_bundled()))
-    right = process_page(PageRef(str(tmp_path / "right.png"), 1, "image", 1), config)
-    wrong = process_page(PageRef(str(tmp_path / "wrong.png"), 1, "image", 1), config)
+    right = process_page(PageRef(str(tmp_path / "right.png"), 1, "image", 1), scan_config)
+    wrong = process_page(PageRef(str(tmp_path / "wrong.png"), 1, "image", 1), scan_config)
     assert right.status == "ok" and right.print_scale == pytest.approx(1.0, abs=0.01)
     assert "print_scale_off" not in right.flags
     assert wrong.print_scale == pytest.approx(0.5, abs=0.01)
@@ -165,7 +165,8 @@ def test_a_wrongly_stated_resolution_is_flagged_with_its_likely_cause(tmp_path: 
     assert [i.mm for i in wrong.items] == [i.mm for i in right.items]
 
 
-def test_a_crossed_out_answer_touching_the_answer_is_not_read_as_one_mark() -> None:
+def test_a_crossed_out_answer_touching_the_answer_is_not_read_as_one_mark(
+        scan_config: ScanConfig) -> None:
     # A faint pencil scribble (a crossed-out answer at 85.8 mm) whose zig-zag touches the
     # check mark beside it (the answer, 89.8 mm): one connected blob of ink 9 mm wide along
     # the line, which was read 'ok' at 86.5 mm, between the two. Found on a generated stack
@@ -179,14 +180,14 @@ def test_a_crossed_out_answer_touching_the_answer_is_not_read_as_one_mark() -> N
     page = render_plan(plan)
     gray = cv2.cvtColor(page.image, cv2.COLOR_BGR2GRAY) if page.image.ndim == 3 else page.image
     half = cv2.resize(gray, (gray.shape[1] // 2, gray.shape[0] // 2), interpolation=cv2.INTER_AREA)
-    result = read_page(PageImage("x.png", 1, half, page.dpi / 25.4 / 2, None),
-                       ScanConfig(templates=tuple(load_bundled())))
+    result = read_page(PageImage("x.png", 1, half, page.dpi / 25.4 / 2, None), scan_config)
     overall = next(item for item in result.items if item.key == "overall")
     assert overall.status != "ok"
     assert result.status == "review"
 
 
-def test_a_circle_half_hidden_by_an_end_stop_is_not_read_from_its_far_side() -> None:
+def test_a_circle_half_hidden_by_an_end_stop_is_not_read_from_its_far_side(
+        scan_config: ScanConfig) -> None:
     # A circle round 2.7 mm whose left side runs down the end stop: the stop's mask hides
     # it, and what shows near the line is the circle's right side alone, like a tick at
     # 5.3 mm, which was read 'ok' with score 1 instead of 0. Found on a generated stack
@@ -198,8 +199,7 @@ def test_a_circle_half_hidden_by_an_end_stop_is_not_read_from_its_far_side() -> 
     plan = next(p for p in plan_stack(120, 10) if p.kind == "form" and any(
         [(m.kind, m.x_mm) for m in item.marks] == [("circle", 2.72)] for item in p.items))
     page = render_plan(plan)
-    result = read_page(PageImage("x.tif", 1, page.image, page.dpi / 25.4, None),
-                       ScanConfig(templates=tuple(load_bundled())))
+    result = read_page(PageImage("x.tif", 1, page.image, page.dpi / 25.4, None), scan_config)
     item = next(item for item in result.items if item.key == "approach_method")
     assert item.status != "ok" or item.score == 0, item
 
@@ -207,13 +207,13 @@ def test_a_circle_half_hidden_by_an_end_stop_is_not_read_from_its_far_side() -> 
 # --- the command ------------------------------------------------------------------------
 
 @pytest.fixture()
-def mixed_folder(tmp_path: Path) -> Path:
+def mixed_folder(tmp_path: Path, sample_scans: Path) -> Path:
     """A PDF, a TIFF and a JPEG of filled forms, a blank page and a stray text file."""
     folder = tmp_path / "in"
     folder.mkdir()
-    shutil.copy(SAMPLES / "scans" / "stack.pdf", folder / "a-stack.pdf")
-    shutil.copy(SAMPLES / "scans" / "stack.tif", folder / "b-stack.tif")
-    shutil.copy(SAMPLES / "scans" / "photo-008.jpg", folder / "c-photo.jpg")
+    shutil.copy(sample_scans / "stack.pdf", folder / "a-stack.pdf")
+    shutil.copy(sample_scans / "stack.tif", folder / "b-stack.tif")
+    shutil.copy(sample_scans / "photo-008.jpg", folder / "c-photo.jpg")
     cv2.imwrite(str(folder / "d-blank.png"), np.full((1400, 1000), 250, np.uint8))
     (folder / "e-notes.txt").write_text("not a scan")
     return folder

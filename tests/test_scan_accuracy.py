@@ -2,7 +2,7 @@
 
 The stack is rendered from the project's own forms, filled with every kind of pen mark
 and put through simulated printers, scanners, copiers, faxes and phone cameras
-(srsform.synth); each page's truth is known. Targets asserted here:
+(support.synth); each page's truth is known. Targets asserted here:
 - every input page yields exactly one record, in input order;
 - no item read `ok` carries a wrong score;
 - accepted items: mean absolute error <= 0.15 mm, 95th percentile <= 0.4 mm;
@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 
-from srsform.form.templates import load_bundled
 from srsform.read.ingest import expand_inputs
 from srsform.read.pipeline import ScanConfig, iter_page_refs, process_stack
 from support.accuracy import compare, load_truth
@@ -29,14 +28,14 @@ SEED = 11
 
 
 @pytest.fixture(scope="module")
-def scanned(tmp_path_factory: pytest.TempPathFactory):
+def scanned(tmp_path_factory: pytest.TempPathFactory, scan_config: ScanConfig):
     folder = tmp_path_factory.mktemp("stack")
     pages = make_stack(STACK_PAGES, SEED)
     write_stack(pages, folder)
     truth = load_truth(folder / "truth.jsonl")
     files = [p for p in expand_inputs([str(folder)]) if not p.endswith(".jsonl")]
     refs = list(iter_page_refs(files))
-    results = list(process_stack(refs, ScanConfig(templates=tuple(load_bundled()))))
+    results = list(process_stack(refs, scan_config))
     report = compare(results, truth, "nearest_cm_half_up")
     return pages, truth, refs, results, report
 

@@ -19,7 +19,7 @@ HEAVY = ("cv2", "numpy", "reportlab", "pikepdf", "PIL", "pdf2image", "matplotlib
 # form -> read -> store -> report, with the entry points last; errors, records and outputs
 # are shared by every stage.
 STAGES = {"errors": 0, "records": 0, "outputs": 0, "form": 1, "read": 2, "store": 3,
-          "report": 4, "batch": 5, "watch": 5, "cli": 5, "__main__": 5}
+          "report": 4, "batch": 5, "watch": 5, "cli": 5, "places": 5, "__main__": 5}
 # SQL is written in capitals here (lower-case words such as "select" occur in help texts).
 SQL = re.compile(r"\b(SELECT\s+\S|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|CREATE\s+"
                  r"(TABLE|INDEX|TRIGGER)|PRAGMA\s+\w+|BEGIN\s+IMMEDIATE)")

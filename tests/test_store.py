@@ -20,9 +20,7 @@ from click.testing import CliRunner
 
 from srsform.cli import main
 from srsform.store import SCHEMA_VERSION, Store
-from support.synth import make_stack
-
-SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "scans"
+from support.synth import make_stack, write_scanner_pdf
 
 
 def _scan(*args: str) -> tuple[int, str]:
@@ -42,33 +40,11 @@ def _dump(db: Path) -> list[tuple]:
     return rows
 
 
-def _image_pdf(path: Path, images: list, dpi: int) -> None:
-    """An image-only PDF, one JPEG page per image (as a document scanner writes)."""
-    pdf = pikepdf.new()
-    for image in images:
-        h, w = image.shape[:2]
-        _, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 85])
-        stream = pikepdf.Stream(pdf, data.tobytes())
-        stream.Type, stream.Subtype = pikepdf.Name.XObject, pikepdf.Name.Image
-        stream.Filter, stream.BitsPerComponent = pikepdf.Name.DCTDecode, 8
-        stream.Width, stream.Height, stream.ColorSpace = w, h, pikepdf.Name.DeviceGray
-        pw, ph = w * 72 / dpi, h * 72 / dpi
-        page = pdf.add_blank_page(page_size=(pw, ph))
-        page.Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=stream))
-        page.Contents = pdf.make_stream(f"q {pw:.3f} 0 0 {ph:.3f} 0 0 cm /Im0 Do Q".encode())
-    pdf.save(path)
-
-
 @pytest.fixture(scope="module")
 def sixty_pages(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 60-page scanner PDF (gray, office scans) built from a few generated forms."""
-    pages = [p for p in make_stack(10, 5) if p.image.ndim == 2 and p.dpi in (200, 300)
-             and not p.condition.binary]
-    images = [cv2.resize(p.image, None, fx=200 / p.dpi, fy=200 / p.dpi,
-                         interpolation=cv2.INTER_AREA) for p in pages]
-    path = tmp_path_factory.mktemp("big") / "sixty.pdf"
-    _image_pdf(path, [images[i % len(images)] for i in range(60)], dpi=200)
-    return path
+    return write_scanner_pdf(tmp_path_factory.mktemp("big") / "sixty.pdf", make_stack(10, 5),
+                             count=60)
 
 
 def test_store_schema_is_versioned_with_wal_and_foreign_keys(tmp_path: Path) -> None:
@@ -94,25 +70,26 @@ def test_store_schema_is_versioned_with_wal_and_foreign_keys(tmp_path: Path) -> 
         assert again.counts()["corrections"] == 1
 
 
-def test_scanning_again_adds_and_changes_nothing(tmp_path: Path) -> None:
+def test_scanning_again_adds_and_changes_nothing(tmp_path: Path, sample_scans: Path) -> None:
     db = tmp_path / "s.db"
-    first_code, first = _scan(str(SAMPLES), "--db", str(db), "-o", "-", "-j", "1")
+    first_code, first = _scan(str(sample_scans), "--db", str(db), "-o", "-", "-j", "1")
     before = _dump(db)
-    second_code, second = _scan(str(SAMPLES), "--db", str(db), "-o", "-")
+    second_code, second = _scan(str(sample_scans), "--db", str(db), "-o", "-")
     assert (second_code, second) == (first_code, first)
     assert _dump(db) == before
     # The same bytes under another name are recognised by content, not name.
     copy = tmp_path / "renamed.pdf"
-    copy.write_bytes((SAMPLES / "stack.pdf").read_bytes())
+    copy.write_bytes((sample_scans / "stack.pdf").read_bytes())
     _, out = _scan(str(copy), "--db", str(db), "-o", "-")
     assert _dump(db) == before
     assert [json.loads(line)["source"] for line in out.splitlines()] == [str(copy)] * 4
 
 
-def test_a_sheet_scanned_twice_is_flagged_not_counted_twice(tmp_path: Path) -> None:
+def test_a_sheet_scanned_twice_is_flagged_not_counted_twice(tmp_path: Path,
+                                                            sample_scans: Path) -> None:
     db = tmp_path / "s.db"
-    _scan(str(SAMPLES / "stack.pdf"), "--db", str(db), "-o", "-")
-    page = pikepdf.open(SAMPLES / "stack.pdf")
+    _scan(str(sample_scans / "stack.pdf"), "--db", str(db), "-o", "-")
+    page = pikepdf.open(sample_scans / "stack.pdf")
     again = pikepdf.new()
     again.pages.append(page.pages[0])
     again.save(tmp_path / "fed-twice.pdf")
@@ -164,23 +141,23 @@ def test_photocopies_of_one_blank_form_are_told_from_a_sheet_scanned_twice(
     assert any("a.png page 1" in r for r in records["c.png"]["reasons"])
 
 
-def test_rescan_keeps_a_persons_corrections(tmp_path: Path) -> None:
+def test_rescan_keeps_a_persons_corrections(tmp_path: Path, sample_scans: Path) -> None:
     db = tmp_path / "s.db"
-    _scan(str(SAMPLES / "stack.pdf"), "--db", str(db), "-o", "-")
+    _scan(str(sample_scans / "stack.pdf"), "--db", str(db), "-o", "-")
     with Store(db) as store:
         store.db.execute("INSERT INTO corrections (page_id, item_key, old_score, new_score, "
                          "new_status, who, at, why) VALUES (1, 'overall', 3, 4, 'ok', 'ana', "
                          "'2026-11-24T10:00:00+00:00', 'checked against the paper')")
-    code, _ = _scan(str(SAMPLES / "stack.pdf"), "--db", str(db), "-o", "-", "--rescan")
+    code, _ = _scan(str(sample_scans / "stack.pdf"), "--db", str(db), "-o", "-", "--rescan")
     assert code in (0, 4)
     with Store(db) as store:
         assert store.counts()["corrections"] == 1
         assert store.counts()["pages"] == 4
 
 
-def test_two_workers_give_the_same_records_as_one(tmp_path: Path) -> None:
-    _, one = _scan(str(SAMPLES), "--db", str(tmp_path / "a.db"), "-o", "-", "-j", "1")
-    _, two = _scan(str(SAMPLES), "--db", str(tmp_path / "b.db"), "-o", "-", "-j", "2")
+def test_two_workers_give_the_same_records_as_one(tmp_path: Path, sample_scans: Path) -> None:
+    _, one = _scan(str(sample_scans), "--db", str(tmp_path / "a.db"), "-o", "-", "-j", "1")
+    _, two = _scan(str(sample_scans), "--db", str(tmp_path / "b.db"), "-o", "-", "-j", "2")
     assert one == two and len(one.splitlines()) == 10
 
 
@@ -223,9 +200,10 @@ def test_kill_during_a_scan_then_resume_stores_every_page_once(sixty_pages: Path
     assert _dump(db) == before
 
 
-def test_evidence_is_kept_beside_the_store_and_traceable(tmp_path: Path) -> None:
+def test_evidence_is_kept_beside_the_store_and_traceable(tmp_path: Path,
+                                                         sample_scans: Path) -> None:
     db = tmp_path / "s.db"
-    _scan(str(SAMPLES / "stack.pdf"), "--db", str(db), "-o", "-")
+    _scan(str(sample_scans / "stack.pdf"), "--db", str(db), "-o", "-")
     con = sqlite3.connect(db)
     pages = con.execute("SELECT id, evidence_path FROM pages ORDER BY page_index").fetchall()
     assert len(pages) == 4
@@ -244,6 +222,6 @@ def test_evidence_is_kept_beside_the_store_and_traceable(tmp_path: Path) -> None
             if mm is not None:
                 assert mark_x == pytest.approx(left + (right - left) * mm / 100, abs=0.05)
     con.close()
-    _scan(str(SAMPLES / "photo-008.jpg"), "--db", str(tmp_path / "n.db"), "-o", "-",
+    _scan(str(sample_scans / "photo-008.jpg"), "--db", str(tmp_path / "n.db"), "-o", "-",
           "--no-evidence")
     assert not (tmp_path / "n.db.evidence").exists()

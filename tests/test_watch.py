@@ -11,16 +11,13 @@ import time
 from pathlib import Path
 
 from srsform import batch
-from srsform.form.templates import load_bundled
 from srsform.read.pipeline import ScanConfig
 from srsform.store import Store
 from srsform.watch import Watcher
 
-SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "scans"
 
-
-def _watcher(folder: Path, store: Store) -> Watcher:
-    return Watcher(folder, store, ScanConfig(templates=tuple(load_bundled())), settle_s=0.0)
+def _watcher(folder: Path, store: Store, config: ScanConfig) -> Watcher:
+    return Watcher(folder, store, config, settle_s=0.0)
 
 
 def _settle(watcher: Watcher) -> int:
@@ -29,54 +26,56 @@ def _settle(watcher: Watcher) -> int:
     return watcher.poll()
 
 
-def test_dropped_files_are_read_once_and_moved(tmp_path: Path) -> None:
+def test_dropped_files_are_read_once_and_moved(tmp_path: Path, sample_scans: Path,
+                                               scan_config: ScanConfig) -> None:
     hot = tmp_path / "hot"
     hot.mkdir()
-    shutil.copy(SAMPLES / "stack.pdf", hot / "monday.pdf")
+    shutil.copy(sample_scans / "stack.pdf", hot / "monday.pdf")
     (hot / "broken.pdf").write_bytes(b"%PDF-1.7 truncated")
     (hot / ".scanning.tmp").write_bytes(b"partial")
     with Store(tmp_path / "s.db") as store:
-        assert _settle(_watcher(hot, store)) == 2
+        assert _settle(_watcher(hot, store, scan_config)) == 2
         assert (hot / "done" / "monday.pdf").exists()
         assert (hot / "failed" / "broken.pdf").exists()
         assert (hot / ".scanning.tmp").exists()  # hidden and partial files are left alone
         assert store.counts()["pages"] == 5
 
 
-def test_a_file_still_growing_waits(tmp_path: Path) -> None:
+def test_a_file_still_growing_waits(tmp_path: Path, sample_scans: Path,
+                                    scan_config: ScanConfig) -> None:
     hot = tmp_path / "hot"
     hot.mkdir()
     with Store(tmp_path / "s.db") as store:
-        watcher = Watcher(hot, store, ScanConfig(templates=tuple(load_bundled())),
-                          settle_s=60.0)
-        shutil.copy(SAMPLES / "photo-008.jpg", hot / "photo.jpg")
+        watcher = Watcher(hot, store, scan_config, settle_s=60.0)
+        shutil.copy(sample_scans / "photo-008.jpg", hot / "photo.jpg")
         assert watcher.poll() == 0 and watcher.poll() == 0
         assert (hot / "photo.jpg").exists()
 
 
-def test_after_a_restart_nothing_is_read_twice_or_skipped(tmp_path: Path) -> None:
+def test_after_a_restart_nothing_is_read_twice_or_skipped(tmp_path: Path, sample_scans: Path,
+                                                          scan_config: ScanConfig) -> None:
     hot = tmp_path / "hot"
     hot.mkdir()
     db = tmp_path / "s.db"
-    shutil.copy(SAMPLES / "stack.pdf", hot / "a.pdf")
+    shutil.copy(sample_scans / "stack.pdf", hot / "a.pdf")
     with Store(db) as store:
-        _settle(_watcher(hot, store))
+        _settle(_watcher(hot, store, scan_config))
         # A crash after reading b.pdf but before moving it:
-        shutil.copy(SAMPLES / "stack.tif", hot / "b.tif")
-        batch.run(batch.plan([str(hot / "b.tif")], store), store,
-                  ScanConfig(templates=tuple(load_bundled())))
+        shutil.copy(sample_scans / "stack.tif", hot / "b.tif")
+        batch.run(batch.plan([str(hot / "b.tif")], store), store, scan_config)
         pages = store.counts()["pages"]
     # The same bytes dropped again, and a new file, arrive while it is down.
-    shutil.copy(SAMPLES / "stack.pdf", hot / "a-again.pdf")
-    shutil.copy(SAMPLES / "photo-008.jpg", hot / "c.jpg")
+    shutil.copy(sample_scans / "stack.pdf", hot / "a-again.pdf")
+    shutil.copy(sample_scans / "photo-008.jpg", hot / "c.jpg")
     with Store(db) as store:
-        assert _settle(_watcher(hot, store)) == 3
+        assert _settle(_watcher(hot, store, scan_config)) == 3
         assert store.counts()["pages"] == pages + 1  # only c.jpg was new
     assert sorted(p.name for p in (hot / "done").iterdir()) == [
         "a-again.pdf", "a.pdf", "b.tif", "c.jpg"]
 
 
-def test_watch_command_picks_up_a_file_and_stops_cleanly(tmp_path: Path) -> None:
+def test_watch_command_picks_up_a_file_and_stops_cleanly(tmp_path: Path,
+                                                         sample_scans: Path) -> None:
     hot = tmp_path / "hot"
     hot.mkdir()
     command = [sys.executable, "-c", "from srsform.cli import main; main()", "watch", str(hot),
@@ -86,7 +85,7 @@ def test_watch_command_picks_up_a_file_and_stops_cleanly(tmp_path: Path) -> None
                                text=True)
     try:
         time.sleep(1.0)
-        shutil.copy(SAMPLES / "photo-008.jpg", hot / "photo.jpg")
+        shutil.copy(sample_scans / "photo-008.jpg", hot / "photo.jpg")
         deadline = time.monotonic() + 60
         while not (hot / "done" / "photo.jpg").exists() and time.monotonic() < deadline:
             time.sleep(0.2)

@@ -8,9 +8,10 @@ pages in flight, and running it again reads only what is missing.
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
@@ -28,16 +29,25 @@ PAGES_PER_TASK = 4  # pages a pool worker reads per task (in order, reading ahea
 class SourcePlan:
     """One input file: its identity, its pages, and which of them still need reading."""
 
-    path: str
+    path: str  # where the file is read from
     sha256: str | None  # None when the file cannot even be read
     source_id: int
     todo: tuple[PageRef | PageFailure, ...]
+    name: str = ""  # what its records call it (a spooled stdin is "<stdin>"); "" for path
+
+    @property
+    def source(self) -> str:
+        return self.name or self.path
 
 
-def plan(paths: Sequence[str], store: Store, rescan: bool = False) -> list[SourcePlan]:
-    """Register every input file in the store and list the pages still to be read."""
+def plan(paths: Sequence[str], store: Store, rescan: bool = False,
+         names: Mapping[str, str] | None = None) -> list[SourcePlan]:
+    """Register every input file in the store and list the pages still to be read; `names`
+    gives a file another name in records and the store (a temporary copy of stdin)."""
     plans = []
+    names = names or {}
     for path in paths:
+        name = names.get(path, "")
         try:
             sha, size = file_sha256(path), os.path.getsize(path)
         except OSError as exc:
@@ -47,24 +57,27 @@ def plan(paths: Sequence[str], store: Store, rescan: bool = False) -> list[Sourc
             source_id, count = found
             done = store.stored_page_numbers(source_id)
             if len(done) >= count:
-                plans.append(SourcePlan(path, sha, source_id, ()))
+                plans.append(SourcePlan(path, sha, source_id, (), name))
                 continue
             refs = [r for r in list_pages(path) if r.page not in done]
         else:
             refs = list_pages(path)
-            source_id = found[0] if found else store.add_source(sha, path, size, len(refs))
-        plans.append(SourcePlan(path, sha, source_id, tuple(refs)))
+            source_id = found[0] if found else store.add_source(sha, name or path, size,
+                                                                len(refs))
+        plans.append(SourcePlan(path, sha, source_id, tuple(refs), name))
     return plans
 
 
 def run(plans: Sequence[SourcePlan], store: Store, config: ScanConfig, jobs: int = 1,
         on_page: Callable[[PageResult], None] | None = None) -> int:
     """Read every page still to do and store each as it arrives; returns how many."""
-    work = [(p.source_id, ref) for p in plans for ref in p.todo]
+    work = [(p, ref) for p in plans for ref in p.todo]
     count = 0
-    for (source_id, _), result in zip(work, _results([r for _, r in work], config, jobs),
-                                      strict=True):
-        stored = store.save_page(source_id, result)
+    for (source, _), result in zip(work, _results([r for _, r in work], config, jobs),
+                                   strict=True):
+        if source.name:
+            result = dataclasses.replace(result, source=source.name)
+        stored = store.save_page(source.source_id, result)
         count += 1
         if on_page is not None:
             on_page(stored)
@@ -106,4 +119,4 @@ def _init_worker() -> None:
 def stored_results(plans: Sequence[SourcePlan], store: Store) -> Iterator[PageResult]:
     """The stored record of every page of every planned file, in input order."""
     for p in plans:
-        yield from store.records(p.source_id, p.path)
+        yield from store.records(p.source_id, p.source)

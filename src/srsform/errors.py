@@ -10,15 +10,21 @@ from enum import IntEnum
 
 
 class ExitCode(IntEnum):
-    """Process exit codes of the `srsform` command (documented in the README)."""
+    """Process exit codes of the `srsform` command (`meaning` is what `srsform --help` and
+    the README's table say of each)."""
 
-    OK = 0  # every page read and ok
-    INTERNAL = 1  # a bug: an unexpected exception outside any page
-    USAGE = 2  # bad command-line usage (click's own code)
-    CONFIG = 3  # bad template, roster or input path; nothing was processed
-    REVIEW = 4  # all pages processed; some need a person (review, not_a_form)
-    FAILED = 5  # some pages could not be read (unreadable, error)
-    INTERRUPTED = 130  # stopped by Ctrl-C (128 + SIGINT, as shells report it)
+    OK = 0
+    INTERNAL = 1
+    USAGE = 2  # click's own code
+    CONFIG = 3
+    REVIEW = 4
+    FAILED = 5
+    INTERRUPTED = 130  # 128 + SIGINT, as shells report it
+
+    @property
+    def meaning(self) -> str:
+        """What the code tells a person or a script, in one line."""
+        return _MEANINGS[self]
 
     @classmethod
     def for_statuses(cls, counts: dict[str, int]) -> ExitCode:
@@ -28,6 +34,17 @@ class ExitCode(IntEnum):
         if counts.get("review") or counts.get("not_a_form"):
             return cls.REVIEW
         return cls.OK
+
+
+_MEANINGS = {
+    ExitCode.OK: "every page `ok`",
+    ExitCode.INTERNAL: "internal error (a bug: please report it)",
+    ExitCode.USAGE: "bad command-line usage",
+    ExitCode.CONFIG: "bad template, roster, input path or output path: nothing was processed",
+    ExitCode.REVIEW: "all pages processed; some are `review` or `not_a_form`",
+    ExitCode.FAILED: "some pages are `unreadable` or `error`",
+    ExitCode.INTERRUPTED: "interrupted (Ctrl-C)",
+}
 
 
 class SrsformError(Exception):

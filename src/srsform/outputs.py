@@ -21,12 +21,16 @@ from .errors import OutputError
 STDOUT = "-"
 
 
-def check_writable(path: str | Path) -> None:
-    """Raise OutputError unless `path` can be created or replaced ('-' is standard output).
+def check_writable(path: str | Path, binary: bool = False) -> None:
+    """Raise OutputError unless `path` can be created or replaced ('-' is standard output,
+    refused for `binary` output, a PDF, when it is a terminal).
 
     Tries what the real write will do (a temporary file in the target's folder), so a
     missing folder, a read-only folder or a folder in the target's place is found first."""
     if str(path) == STDOUT:
+        if binary and sys.stdout.isatty():
+            raise OutputError("will not write a PDF to the terminal: redirect standard output "
+                              "(-o - > file.pdf, or a pipe) or give -o FILE")
         return
     target = Path(path)
     if target.is_dir():

@@ -37,6 +37,7 @@ class Watcher:
     settle_s: float = 2.0
     jobs: int = 1
     on_file: Callable[[Path, list[PageResult], str], None] | None = None
+    on_page: Callable[[PageResult], None] | None = None  # each page as it is stored
     _seen: dict[Path, tuple[int, int, float]] = field(default_factory=dict)
 
     def poll(self) -> int:
@@ -75,7 +76,7 @@ class Watcher:
 
     def _finish(self, path: Path) -> None:
         plans = batch.plan([str(path)], self.store)
-        batch.run(plans, self.store, self.config, jobs=self.jobs)
+        batch.run(plans, self.store, self.config, jobs=self.jobs, on_page=self.on_page)
         results = list(batch.stored_results(plans, self.store))
         target = FAILED if any(r.status in FAILED_STATUSES for r in results) else DONE
         moved = _move(path, self.folder / target)

@@ -6,7 +6,7 @@ where the reason matters, a phrase it must contain. Names start with a number, s
 folder meets the files in the order they are listed here.
 
 Forms are made as the other tests make them: the real form PDF rasterised, pen marks drawn at
-known places, then a simulated scan or phone photo (srsform.synth); the damage is done here.
+known places, then a simulated scan or phone photo (support.synth); the damage is done here.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 
@@ -34,7 +34,7 @@ from srsform.form.layout import MARKERS, PAPERS_MM, QR_BOX, build_layout, page_o
 from srsform.form.pagecode import PageCode
 from srsform.form.render import PageSpec, render_pdf
 from srsform.form.templates import Template, load_template, parse_template
-from support import synth
+from support import pdf, synth
 
 READ = frozenset({"ok", "review"})
 ERROR = frozenset({"error"})
@@ -200,39 +200,20 @@ def _form_pdf() -> bytes:
     return buf.getvalue()
 
 
-def _add_scan_page(pdf: pikepdf.Pdf, image: np.ndarray, rotate: int = 0, cmyk: bool = False,
-                   damage: Callable[[bytes], bytes] | None = None) -> None:
-    """Append a scanner-style page: one JPEG (`damage`d if given) covering it, at DPI (colour
-    pages at COLOR_DPI)."""
-    height, width = image.shape[:2]
+def _scan_image(image: np.ndarray, cmyk: bool = False) -> pdf.ScanImage:
+    """A scanner's page image: a JPEG at DPI (colour pages at COLOR_DPI; `cmyk` as an Adobe
+    CMYK JPEG)."""
     if cmyk:
         buf = io.BytesIO()
         _rgb(image).convert("CMYK").save(buf, format="JPEG", quality=60)
-        data, space = buf.getvalue(), pikepdf.Name.DeviceCMYK
-    else:
-        data = _jpeg(image)
-        space = pikepdf.Name.DeviceGray if image.ndim == 2 else pikepdf.Name.DeviceRGB
-    if damage is not None:
-        data = damage(data)
-    stream = pikepdf.Stream(pdf, data, Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Image,
-                            Width=width, Height=height, BitsPerComponent=8, ColorSpace=space,
-                            Filter=pikepdf.Name.DCTDecode)
-    if cmyk:  # Adobe's inverted CMYK JPEG, as Photoshop and Pillow write it
-        stream.Decode = [1, 0, 1, 0, 1, 0, 1, 0]
-    dpi = COLOR_DPI if image.ndim == 3 else DPI
-    w_pt, h_pt = width * 72 / dpi, height * 72 / dpi
-    page = pdf.add_blank_page(page_size=(w_pt, h_pt))
-    page.Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=stream))
-    page.Contents = pdf.make_stream(f"q {w_pt:.4f} 0 0 {h_pt:.4f} 0 0 cm /Im0 Do Q".encode())
-    if rotate:
-        page.Rotate = rotate
+        return pdf.jpeg_data(buf.getvalue(), COLOR_DPI)
+    return pdf.jpeg(image, COLOR_DPI if image.ndim == 3 else DPI, quality=75)
 
 
-def _scan_pdf(path: Path, images: list[np.ndarray], rotate: int = 0, cmyk: bool = False) -> None:
-    pdf = pikepdf.new()
-    for image in images:
-        _add_scan_page(pdf, image, rotate, cmyk)
-    pdf.save(path, deterministic_id=True)
+def _damaged_scan_pdf(path: Path, damage: Callable[[bytes], bytes]) -> None:
+    """A one-page scanner PDF whose page image's JPEG data is `damage`d."""
+    image = _scan_image(_form_gray())
+    pdf.write_image_pdf(path, [replace(image, data=damage(image.data))])
 
 
 def _rc4(user: str, allow: pikepdf.Permissions | None = None) -> pikepdf.Encryption:
@@ -287,41 +268,37 @@ def flipped_bytes_form_pdf(path: Path) -> Expect:
 def flipped_bytes_scan_pdf(path: Path) -> Expect:
     """A scanner PDF with bytes inverted in the middle of every stream: its page draws nothing
     (and must not pass for a blank back)."""
-    _scan_pdf(path, [_form_gray()])
+    pdf.write_image_pdf(path, [_scan_image(_form_gray())])
     path.write_bytes(_flip_stream_bytes(path.read_bytes()))
     return expect(ERROR, "damaged")
 
 
 def damaged_jpeg_pdf(path: Path) -> Expect:
     """A scanner PDF whose page image has bytes inverted in the middle of its JPEG data."""
-    pdf = pikepdf.new()
-    _add_scan_page(pdf, _form_gray(), damage=_invert_middle)
-    pdf.save(path, deterministic_id=True)
+    _damaged_scan_pdf(path, _invert_middle)
     return expect(DAMAGED)
 
 
 def cut_jpeg_pdf(path: Path) -> Expect:
     """A scanner PDF whose page image's JPEG data stops at 70% (a partly copied file): what
     was decoded may be read, but the record says the image is incomplete."""
-    pdf = pikepdf.new()
-    _add_scan_page(pdf, _form_gray(), damage=lambda data: data[:len(data) * 7 // 10])
-    pdf.save(path, deterministic_id=True)
+    _damaged_scan_pdf(path, lambda data: data[:len(data) * 7 // 10])
     return expect(DAMAGED, "incomplete")
 
 
 def encrypted_pdf(path: Path) -> Expect:
-    with pikepdf.open(io.BytesIO(_form_pdf())) as pdf:
-        pdf.save(path, encryption=_rc4(user="secret"), static_id=True)
+    with pikepdf.open(io.BytesIO(_form_pdf())) as doc:
+        doc.save(path, encryption=_rc4(user="secret"), static_id=True)
     return expect(ERROR, "encrypted")
 
 
 def owner_password_pdf(path: Path) -> Expect:
     """Restricted (no printing, no copying) but no password to open: readable."""
-    pdf = pikepdf.new()
-    _add_scan_page(pdf, _form_gray())
+    doc = pikepdf.new()
+    pdf.add_image_page(doc, _scan_image(_form_gray()))
     no_rights = pikepdf.Permissions(extract=False, modify_other=False, print_highres=False,
                                     print_lowres=False)
-    pdf.save(path, encryption=_rc4(user="", allow=no_rights), static_id=True)
+    doc.save(path, encryption=_rc4(user="", allow=no_rights), static_id=True)
     return expect(READ)
 
 
@@ -459,7 +436,7 @@ def blank_png(path: Path) -> Expect:
 
 
 def blank_pdf(path: Path) -> Expect:
-    _scan_pdf(path, [_blank()])
+    pdf.write_image_pdf(path, [_scan_image(_blank())])
     return expect(NOT_A_FORM, "blank")
 
 
@@ -491,7 +468,7 @@ def other_form_photo(path: Path) -> Expect:
 
 
 def mixed_pdf(path: Path) -> Expect:
-    _scan_pdf(path, [_form_gray(), _blank(), _foreign()])
+    pdf.write_image_pdf(path, [_scan_image(page) for page in (_form_gray(), _blank(), _foreign())])
     return pages(expect(READ), expect(NOT_A_FORM, "blank"),
                  expect(NOT_A_FORM, "another document"))
 
@@ -570,13 +547,14 @@ def upside_down_photo(path: Path) -> Expect:
 
 def rotate_90_pdf(path: Path) -> Expect:
     """The scan stored sideways, with /Rotate 90 to show it upright (as some scanners do)."""
-    _scan_pdf(path, [cv2.rotate(_form_gray(), cv2.ROTATE_90_COUNTERCLOCKWISE)], rotate=90)
+    turned = cv2.rotate(_form_gray(), cv2.ROTATE_90_COUNTERCLOCKWISE)
+    pdf.write_image_pdf(path, [_scan_image(turned)], rotate=90)
     return expect(READ)
 
 
 def cmyk_scan_pdf(path: Path) -> Expect:
     """A CMYK JPEG page: left to poppler to render."""
-    _scan_pdf(path, [_form_color()], cmyk=True)
+    pdf.write_image_pdf(path, [_scan_image(_form_color(), cmyk=True)])
     return expect(READ)
 
 

@@ -19,7 +19,6 @@ from typing import Any
 
 import cv2
 import numpy as np
-import pikepdf
 from pdf2image import convert_from_bytes
 from PIL import Image, TiffImagePlugin
 
@@ -27,6 +26,8 @@ from srsform.form.layout import PAPERS_MM, LineGeom, build_layout, page_offset_m
 from srsform.form.pagecode import SERIAL_ALPHABET, SERIAL_LENGTH, PageCode
 from srsform.form.render import PageSpec, render_pdf
 from srsform.form.templates import Template, load_template
+
+from . import pdf
 
 MARK_KINDS = ("vertical", "slanted", "cross", "circle", "dot", "check", "touch", "beyond",
               "on_stop", "scribble")
@@ -764,41 +765,24 @@ def _pil(page: SynthPage) -> Image.Image:
         Image.fromarray(page.image)
 
 
-def _g4_bytes(page: SynthPage) -> bytes:
-    """Raw CCITT G4 data of a 1-bit page (one TIFF strip holding the whole image)."""
-    # The G4 coder codes 0 bits as white runs, so white must be 0 for a conventional stream.
-    image = Image.fromarray(255 - page.image).convert("1")
-    buf = io.BytesIO()
-    image.save(buf, format="TIFF", compression="group4", tiffinfo={278: image.height})
-    tiff = Image.open(buf)
-    start, size = tiff.tag_v2[273][0], tiff.tag_v2[279][0]
-    return buf.getvalue()[start:start + size]
-
-
 def _write_pdf(path: Path, pages: Sequence[SynthPage]) -> None:
-    pdf = pikepdf.new()
-    for page in pages:
-        h, w = page.image.shape[:2]
-        if page.condition.binary:
-            stream = pikepdf.Stream(pdf, _g4_bytes(page))
-            stream.Filter = pikepdf.Name.CCITTFaxDecode
-            stream.DecodeParms = pikepdf.Dictionary(K=-1, Columns=w, Rows=h, BlackIs1=False)
-            stream.BitsPerComponent = 1
-        else:
-            quality = page.condition.jpeg_quality or 92
-            _, data = cv2.imencode(".jpg", page.image, [cv2.IMWRITE_JPEG_QUALITY, quality])
-            stream = pikepdf.Stream(pdf, data.tobytes())
-            stream.Filter = pikepdf.Name.DCTDecode
-            stream.BitsPerComponent = 8
-        stream.Type, stream.Subtype = pikepdf.Name.XObject, pikepdf.Name.Image
-        stream.Width, stream.Height = w, h
-        stream.ColorSpace = pikepdf.Name.DeviceRGB if page.image.ndim == 3 else \
-            pikepdf.Name.DeviceGray
-        pw, ph = w * 72 / page.dpi, h * 72 / page.dpi
-        pdf_page = pdf.add_blank_page(page_size=(pw, ph))
-        pdf_page.Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=stream))
-        pdf_page.Contents = pdf.make_stream(f"q {pw:.4f} 0 0 {ph:.4f} 0 0 cm /Im0 Do Q".encode())
-    pdf.save(path, deterministic_id=True)
+    images = [pdf.g4(page.image, page.dpi) if page.condition.binary
+              else pdf.jpeg(page.image, page.dpi, page.condition.jpeg_quality or 92)
+              for page in pages]
+    pdf.write_image_pdf(path, images)
+
+
+def write_scanner_pdf(path: Path, pages: Sequence[SynthPage], count: int,
+                      dpi: int = 200) -> Path:
+    """An image-only PDF of `count` pages cycling through the 8-bit gray scanner pages (200 or
+    300 dpi, not 1-bit) among `pages`, each resized to `dpi` and stored as JPEG (quality 85):
+    a long stack quickly, its repeats being the same sheets fed again."""
+    chosen = [p for p in pages
+              if p.image.ndim == 2 and p.dpi in (200, 300) and not p.condition.binary]
+    images = [pdf.jpeg(cv2.resize(p.image, None, fx=dpi / p.dpi, fy=dpi / p.dpi,
+                                  interpolation=cv2.INTER_AREA), dpi, quality=85)
+              for p in chosen]
+    return pdf.write_image_pdf(path, (images[i % len(images)] for i in range(count)))
 
 
 def _write_tiff(path: Path, pages: Sequence[SynthPage]) -> None:

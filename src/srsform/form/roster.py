@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 from ..errors import RosterError
 from .pagecode import is_valid_client_code
 
 REQUIRED_COLUMNS = ("client", "session", "date")
+STDIN = "-"  # a roster given as '-' is read from standard input
 
 
 @dataclass(frozen=True)
@@ -21,10 +27,11 @@ class RosterRow:
 
 
 def read_roster(path: str | Path) -> list[RosterRow]:
-    """Parse and validate a roster; errors name the file, the row and the problem."""
+    """Parse and validate a roster ('-': standard input); errors name the file, the row and
+    the problem."""
     path = Path(path)
     try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
+        with _open_roster(path) as handle:
             reader = csv.DictReader(handle)
             header = [name.strip().lower() for name in (reader.fieldnames or [])]
             if not header:
@@ -43,6 +50,15 @@ def read_roster(path: str | Path) -> list[RosterRow]:
     if not rows:
         raise RosterError(f"{path}: roster has a header but no rows")
     return rows
+
+
+@contextmanager
+def _open_roster(path: Path) -> Iterator[TextIO]:
+    if str(path) == STDIN:
+        yield io.StringIO(sys.stdin.buffer.read().decode("utf-8-sig"), newline="")
+    else:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            yield handle
 
 
 def _parse_row(path: Path, number: int, raw: dict[str, str | None]) -> RosterRow:

@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
+import sys
+import tempfile
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -54,6 +58,8 @@ _MAGIC = (
     (b"MM\x00+", "tiff"),
     (b"BM", "image"),
 )
+STDIN = "-"  # an input given as '-' is read from standard input
+STDIN_SOURCE = "<stdin>"  # ...and named so in its records and the store
 _SKIPPED_FILES = frozenset({"thumbs.db", "desktop.ini"})
 _JPEG_GRAY = {1: cv2.IMREAD_GRAYSCALE, 2: cv2.IMREAD_REDUCED_GRAYSCALE_2,
               4: cv2.IMREAD_REDUCED_GRAYSCALE_4}
@@ -137,6 +143,23 @@ def expand_inputs(inputs: Sequence[str]) -> list[str]:
         else:
             raise ConfigError(f"Input not found: {given}; check the path and try again.")
     return paths
+
+
+@contextmanager
+def spooled_stdin(stream: BinaryIO | None = None) -> Iterator[str]:
+    """Standard input copied whole to a temporary file readable by its owner only, removed
+    when the block ends: a pipe can be read once, a scan is sniffed, hashed and then read
+    page by page (by worker processes), like any file."""
+    fd, path = tempfile.mkstemp(prefix="srsform-stdin-", suffix=".scan")  # mode 0600
+    try:
+        with os.fdopen(fd, "wb") as spool:
+            shutil.copyfileobj(stream or sys.stdin.buffer, spool, 1 << 20)
+        yield path
+    finally:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
 
 
 def _walk_folder(folder: str) -> list[str]:
