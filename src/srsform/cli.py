@@ -718,7 +718,6 @@ def export_command(fmt: str | None, output: str, db_path: Path | None, **criteri
      (ExitCode.REVIEW, "with --against: a keyed value differs, or a keyed row was not "
                        "compared"),
      ExitCode.INTERRUPTED],
-    "srsform audit --db clinic.db",
     "srsform audit --db clinic.db -o audit.pdf --only-flagged",
     "srsform audit --against keyed.csv --db clinic.db --report disc.csv"))
 @click.option("--against", "keyed", type=click.Path(dir_okay=False, path_type=Path),
