@@ -7,8 +7,10 @@ import getpass
 import json
 import logging
 import os
+import re
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from contextlib import ExitStack
 from pathlib import Path
@@ -27,6 +29,8 @@ from .places import ENV_VAR, STORE_NAME, find_store, make_store_folder
 from .records import PAGE_STATUSES, PageFilter, PageResult, PrintedForm
 from .report import review
 from .report.export import FORMATS, guess_format, write_records
+from .report.fhir import BUNDLE_TYPES, DEFAULT_BASE, FHIR_FORMATS, FhirSettings
+from .report.redcap import DEFAULT_EVENT_PATTERN, REDCAP_MODES, check_event_pattern
 from .report.register_check import RegisterCheck, check_register, format_register
 from .store import Store
 
@@ -684,31 +688,150 @@ def review_trail_command(ctx: click.Context, page_ref: str | None, db_path: Path
     _say(f"{len(entries)} decision(s) in the store {store.path}")
 
 
+INTERCHANGE_FORMATS = (*FHIR_FORMATS, "redcap")
+# Which --format each interchange option is for.
+_OPTION_FORMATS = {"--fhir-base": FHIR_FORMATS, "--patient-system": FHIR_FORMATS,
+                   "--bundle-type": ("fhir",), "--data-dictionary": ("redcap",),
+                   "--redcap-mode": ("redcap",), "--redcap-event": ("redcap",)}
+_HTTP_URL = re.compile(r"^https?://[^\s|?#]+$")
+_ABSOLUTE_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s|]+$")
+
+
 @main.command("export", epilog=_epilog(
     [(ExitCode.OK, "the pages asked for were exported (or none matched: said on stderr)"),
      (ExitCode.CONFIG, "no store, or the output cannot be written: nothing was written"),
      ExitCode.INTERRUPTED],
-    "srsform export --db clinic.db -o results.csv",
-    "srsform export --db clinic.db --template srs --since 2026-09-01 -o srs.csv"))
-@click.option("--format", "fmt", type=click.Choice(FORMATS),
+    "srsform export --db clinic.db --template srs --since 2026-09-01 -o srs.csv",
+    "srsform export --db clinic.db --format fhir -o bundle.json"))
+@click.option("--format", "fmt", type=click.Choice((*FORMATS, *INTERCHANGE_FORMATS)),
               help="jsonl, json, csv (one row per page, columns per template) or long (one row "
-                   "per item) (default: from the output's extension, else jsonl).")
+                   "per item) (default: from the output's extension, else jsonl); fhir (a FHIR "
+                   "R4 Bundle), ndjson (FHIR resources, one per line) or redcap (a REDCap import "
+                   "CSV).")
 @click.option("-o", "--output", metavar="FILE", default="-", show_default=True,
               help="File to write ('-' for standard output).")
 @_db_option()
 @page_filter_options
-def export_command(fmt: str | None, output: str, db_path: Path | None, **criteria: Any
-                   ) -> None:
+@click.option("--fhir-base", metavar="URL",
+              help="fhir, ndjson: the canonical URL base of the Questionnaires, srsform's "
+                   f"extensions and identifier systems (default {DEFAULT_BASE}: give your "
+                   "organisation's).")
+@click.option("--patient-system", metavar="URI",
+              help="fhir, ndjson: the identifier system of the client codes that name each "
+                   "Patient (default <fhir-base>/client-code).")
+@click.option("--bundle-type", type=click.Choice(BUNDLE_TYPES),
+              help="fhir: transaction (default: a server stores it as one) or collection (a "
+                   "set of resources to read).")
+@click.option("--data-dictionary", "dictionary", metavar="FILE",
+              help="redcap: also write the REDCap data dictionary (CSV) to this file.")
+@click.option("--redcap-mode", type=click.Choice(REDCAP_MODES),
+              help="redcap: repeating (default: a repeating instrument per template, instance "
+                   "= session number) or longitudinal (an event per session, --redcap-event).")
+@click.option("--redcap-event", metavar="PATTERN",
+              help="redcap --redcap-mode longitudinal: the unique event name of session {n} "
+                   f"(default {DEFAULT_EVENT_PATTERN}).")
+def export_command(fmt: str | None, output: str, db_path: Path | None, fhir_base: str | None,
+                   patient_system: str | None, bundle_type: str | None,
+                   dictionary: str | None, redcap_mode: str | None, redcap_event: str | None,
+                   **criteria: Any) -> None:
     """Stored pages with the values in force (a person's corrections applied, totals and
     flags recomputed; each item says whether it was corrected): every page, or those the
-    filters select."""
+    filters select. Also as FHIR R4 resources or a REDCap import (see the README)."""
     fmt = guess_format(output, fmt)
     where = page_filter(**criteria)
+    given = {"--fhir-base": fhir_base, "--patient-system": patient_system,
+             "--bundle-type": bundle_type, "--data-dictionary": dictionary,
+             "--redcap-mode": redcap_mode, "--redcap-event": redcap_event}
+    for name, value in given.items():
+        if value is not None and fmt not in _OPTION_FORMATS[name]:
+            raise click.UsageError(f"{name} is for --format {' or '.join(_OPTION_FORMATS[name])}")
+    if fmt in FHIR_FORMATS:
+        _export_fhir(fmt, output, db_path, where, _fhir_settings(fhir_base, patient_system,
+                                                                 bundle_type))
+        return
+    if fmt == "redcap":
+        if redcap_event is not None and redcap_mode != "longitudinal":
+            raise click.UsageError("--redcap-event is for --redcap-mode longitudinal")
+        try:
+            pattern = check_event_pattern(redcap_event or DEFAULT_EVENT_PATTERN)
+        except ConfigError as exc:
+            raise click.BadParameter(str(exc), param_hint="--redcap-event") from None
+        _export_redcap(output, dictionary, db_path, where, redcap_mode or "repeating", pattern)
+        return
     check_writable(output)
     with _open_store(db_path) as store, atomic_output(output) as out:
         count = write_records(out, fmt, review.records_in_force(store, where=where))
     _say(f"exported {count} page(s) from the store {store.path} to {_where(output)}")
     if not count and where:
+        _say(f"no stored page matches {where.describe()}")
+
+
+def _fhir_settings(base: str | None, patient_system: str | None, bundle_type: str | None
+                   ) -> FhirSettings:
+    import srsform  # its version, looked up only when asked for
+
+    base = (base or DEFAULT_BASE).rstrip("/")
+    if not _HTTP_URL.match(base):
+        raise click.BadParameter(f"'{base}' is not an http(s) URL", param_hint="--fhir-base")
+    if patient_system is not None and not _ABSOLUTE_URI.match(patient_system):
+        raise click.BadParameter(f"'{patient_system}' is not an absolute URI (e.g. "
+                                 "https://clinic.example.org/client-codes)",
+                                 param_hint="--patient-system")
+    return FhirSettings(base, patient_system, bundle_type or "transaction",
+                        srsform.__version__)
+
+
+def _export_fhir(fmt: str, output: str, db_path: Path | None, where: PageFilter,
+                 settings: FhirSettings) -> None:
+    from .report.fhir import write_fhir
+    from .report.interchange import gather
+
+    check_writable(output)
+    with _open_store(db_path) as store:
+        forms, skipped = gather(store, where)
+    with atomic_output(output) as out:
+        counts = write_fhir(out, fmt, forms, settings)
+    what = (f"a {settings.bundle_type} Bundle" if fmt == "fhir" else "NDJSON")
+    made = ", ".join(f"{n} {kind}" for kind, n in counts.items())
+    _say(f"exported {len(forms)} form(s) as {what} ({made or 'no resources'}) from the store "
+         f"{store.path} to {_where(output)}")
+    _say_left_out(skipped, len(forms), where)
+
+
+def _export_redcap(output: str, dictionary: str | None, db_path: Path | None,
+                   where: PageFilter, mode: str, pattern: str) -> None:
+    from .report.interchange import every_instrument, gather
+    from .report.redcap import write_dictionary, write_import
+
+    if dictionary is not None and (dictionary == output or (
+            output != STDOUT and Path(dictionary).resolve() == Path(output).resolve())):
+        raise OutputError("-o and --data-dictionary name the same file: give two")
+    check_writable(output)
+    if dictionary is not None:
+        check_writable(dictionary)
+    with _open_store(db_path) as store:
+        forms, skipped = gather(store, where)
+    instruments = every_instrument(forms)
+    with ExitStack() as files:
+        out = files.enter_context(atomic_output(output))
+        if dictionary is not None:
+            fields = write_dictionary(files.enter_context(atomic_output(dictionary)),
+                                      instruments)
+        rows, left_out = write_import(out, forms, instruments, mode, pattern)
+    _say(f"exported {len(forms) - left_out.total()} form(s) in {rows} REDCap row(s) ({mode}) "
+         f"from the store {store.path} to {_where(output)}")
+    if dictionary is not None:
+        _say(f"wrote the REDCap data dictionary ({fields} fields, {len(instruments) + 1} "
+             f"instruments) to {_where(dictionary)}")
+    _say_left_out(skipped + left_out, len(forms), where)
+
+
+def _say_left_out(skipped: Counter[str], written: int, where: PageFilter) -> None:
+    """Say how many selected pages were left out and why (or that none matched)."""
+    if skipped:
+        reasons = "; ".join(f"{n} {reason}" for reason, n in skipped.items())
+        _say(f"left out {skipped.total()} page(s): {reasons}")
+    elif not written and where:
         _say(f"no stored page matches {where.describe()}")
 
 

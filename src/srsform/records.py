@@ -173,6 +173,16 @@ class StoredPage:
 
 
 @dataclass(frozen=True)
+class ScanOrigin:
+    """Where a stored page came from: its file's content hash, the page in that file, and
+    when it was read (UTC). What a provenance record names, never the file's path."""
+
+    sha256: str
+    page: int
+    scanned_at: str
+
+
+@dataclass(frozen=True)
 class AuditItem:
     """One stored item with where its evidence crop shows the line ends and the mark."""
 

@@ -26,6 +26,7 @@ from .records import (
     PageFilter,
     PageResult,
     PrintedForm,
+    ScanOrigin,
     StoredPage,
     whole_number,
 )
@@ -393,6 +394,13 @@ class Store:
             f"SELECT p.id FROM pages p WHERE {condition}", args)}
         return [(page, result) for page, result in self.pages(sources)
                 if page.page_id in wanted]
+
+    def scan_origin(self, page_id: int) -> ScanOrigin | None:
+        """The file hash, page number and read time of a stored page."""
+        row = self.db.execute("SELECT s.sha256, p.page_index, p.scanned_at FROM pages p JOIN "
+                              "sources s ON s.id = p.source_id WHERE p.id=?", (page_id,)
+                              ).fetchone()
+        return None if row is None else ScanOrigin(*row)
 
     def page_by_id(self, page_id: int) -> tuple[StoredPage, PageResult] | None:
         found = self._pages_where("p.id=?", (page_id,))

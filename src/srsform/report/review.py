@@ -159,10 +159,19 @@ def records_in_force(store: Store, sources: Sequence[tuple[int, str]] | None = N
     """Stored records with the values in force, and the keys a person decided: for the given
     (source id, path as given) files in that order, or (None) every stored file in the order
     stored; only the pages `where` selects (its statuses compared in force)."""
+    for _, in_force, corrected, _ in pages_in_force(store, sources, where):
+        yield in_force, corrected
+
+
+def pages_in_force(store: Store, sources: Sequence[tuple[int, str]] | None = None,
+                   where: PageFilter | None = None
+                   ) -> Iterator[tuple[StoredPage, PageResult, set[str], list[Correction]]]:
+    """As records_in_force, with each page's identity and its whole corrections trail."""
     for page, result in store.pages(sources, where):
-        in_force, corrected = apply_corrections(result, store.corrections(page.page_id))
+        trail = store.corrections(page.page_id)
+        in_force, corrected = apply_corrections(result, trail)
         if where is None or not where.statuses or in_force.status in where.statuses:
-            yield in_force, corrected
+            yield page, in_force, corrected, trail
 
 
 @dataclass(frozen=True)
