@@ -1,0 +1,174 @@
+"""The clinician's view of each client: ORS and SRS across sessions, paired by session, with
+the alerts the measures call for; and the front desk's list of alerts.
+
+This module gathers and decides (it imports nothing heavy); charts.py, clinician_pdf.py and
+clinician_html.py draw what it gives. `to_dict` is the JSON form of the same content.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..form.templates import Template, load_bundled
+from ..records import PageFilter, whole_number
+from ..store import Store
+from .alerts import client_alerts
+from .trajectory import Alert, Form, Measure, measures_by_client, session_day, session_numbers
+
+log = logging.getLogger("srsform")
+
+
+@dataclass(frozen=True)
+class ClientReport:
+    """One client's measures (outcome first), every session from first to last (missing
+    ones included) and the alerts raised."""
+
+    client: str
+    measures: tuple[Measure, ...]
+    sessions: tuple[int, ...]
+    alerts: tuple[Alert, ...]
+
+    def day(self, session: int) -> str | None:
+        return session_day(self.measures, session)
+
+    def first_day(self) -> str | None:
+        days = [d for s in self.sessions if (d := self.day(s))]
+        return min(days) if days else None
+
+    def last_day(self) -> str | None:
+        days = [d for s in self.sessions if (d := self.day(s))]
+        return max(days) if days else None
+
+    def alerts_at(self, session: int) -> list[Alert]:
+        return [alert for alert in self.alerts if alert.session == session]
+
+
+def report_templates(extra: Iterable[Template] = ()) -> dict[str, Template]:
+    """The templates whose roles and alert rules apply, by id: the bundled ones, replaced by
+    any given (a clinic's own file of the same id)."""
+    return {t.id: t for t in [*load_bundled(), *extra]}
+
+
+def build_reports(store: Store, clients: Sequence[str] | None = None,
+                  templates: Mapping[str, Template] | None = None) -> list[ClientReport]:
+    """The reports of the given clients (None: every client), in client-code order."""
+    templates = templates or report_templates()
+    pages = store.session_pages(clients)
+    by_client = measures_by_client(pages, templates)
+    skipped = len(pages) - sum(len(m.forms) for ms in by_client.values() for m in ms)
+    if skipped:
+        log.info("%d stored page(s) not charted: another page of the same form and session "
+                 "stands, or the template has no report role", skipped)
+    return [ClientReport(client, tuple(measures), tuple(session_numbers(measures)),
+                         tuple(client_alerts(client, measures)))
+            for client, measures in by_client.items()]
+
+
+def select_clients(store: Store, where: PageFilter | None) -> list[str] | None:
+    """The clients a report covers: those with a session page `where` selects (by client
+    and date); None (every client) when nothing narrows it."""
+    if where is None or not where:
+        return None
+    return store.clients(where)
+
+
+# --- alerts for the front desk ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class AlertSelection:
+    """Which alerts `srsform alerts` lists, and how to say so."""
+
+    alerts: list[Alert]
+    described: str  # "the last scan (run 3, started ...)" or "sessions since ..."
+
+
+def last_scan_alerts(store: Store, templates: Mapping[str, Template] | None = None
+                     ) -> AlertSelection | None:
+    """The alerts raised at the forms the latest scan run stored (each client's history is
+    read whole to raise them); None when the store recorded no scan run."""
+    found = store.last_scan()
+    if found is None:
+        return None
+    run, started, clients = found
+    reports = build_reports(store, clients, templates) if clients else []
+    pages = {form.page_id for r in reports for m in r.measures for form in m.forms
+             if form.scan_run == run}
+    alerts = [alert for r in reports for alert in r.alerts if alert.page_id in pages]
+    return AlertSelection(alerts, f"the last scan (run {run}, started {started} UTC)")
+
+
+def dated_alerts(store: Store, where: PageFilter,
+                 templates: Mapping[str, Template] | None = None) -> AlertSelection:
+    """The alerts raised at forms of sessions `where` selects by client and date (each
+    client's whole history is read to raise them)."""
+    reports = build_reports(store, select_clients(store, where), templates)
+    alerts = [alert for r in reports for alert in r.alerts
+              if (not where.since or alert.day >= where.since)
+              and (not where.until or alert.day <= where.until)]
+    return AlertSelection(alerts, f"sessions {where.describe()}" if where else "every session")
+
+
+# --- the JSON form ---------------------------------------------------------------------------
+
+def measure_lines(measure: Measure) -> dict[str, Any]:
+    """What the charts draw besides the totals: the template's total flags (cut-off,
+    threshold), its item flags, the intake and the reliable-change band around it."""
+    template = measure.template
+    intake = measure.intake()
+    change = template.scale.reliable_change
+    band = None
+    if intake is not None and intake.total is not None and change:
+        band = [max(0.0, intake.total - change), min(template.highest_total,
+                                                     intake.total + change)]
+    return {
+        "total_lines": [{"flag": f.name, "op": f.op, "value": f.value}
+                        for f in template.flags if f.on == "total"],
+        "item_lines": [{"flag": f.name, "op": f.op, "value": f.value}
+                       for f in template.flags if f.on == "item"],
+        "intake": None if intake is None else {"session": intake.session,
+                                               "total": intake.total},
+        "reliable_change": change,
+        "band": band,
+    }
+
+
+def _form_dict(form: Form) -> dict[str, Any]:
+    result = form.result
+    return {
+        "serial": result.serial, "source": result.source, "page": result.page,
+        "date": form.day, "dated_by": form.dated_by, "status": result.status,
+        "provisional": form.provisional, "total": result.total,
+        "items": [{"key": i.key, "score": i.score, "status": i.status,
+                   "corrected": i.key in form.corrected} for i in result.items],
+        "flags": list(result.flags), "rule": result.rule,
+    }
+
+
+def report_dict(report: ClientReport) -> dict[str, Any]:
+    """One client's report as data: the same content as the PDF and HTML pages."""
+    return {
+        "client": report.client,
+        "first_date": report.first_day(),
+        "last_date": report.last_day(),
+        "measures": [{
+            "template": m.template.id, "version": m.template.version,
+            "title": m.template.title, "label": m.label, "role": m.template.role,
+            "highest_total": whole_number(m.template.highest_total),
+            "items": [{"key": i.key, "label": i.label} for i in m.template.items],
+            **measure_lines(m),
+        } for m in report.measures],
+        "sessions": [{
+            "session": s, "date": report.day(s),
+            "forms": {m.template.id: (_form_dict(f) if (f := m.form_at(s)) else None)
+                      for m in report.measures},
+        } for s in report.sessions],
+        "alerts": [alert.to_dict() for alert in report.alerts],
+    }
+
+
+def to_dict(reports: Sequence[ClientReport], note: str = "") -> dict[str, Any]:
+    return {"report": "srsform clinician report", "selection": note,
+            "clients": [report_dict(r) for r in reports]}
