@@ -47,15 +47,15 @@ def _item_name(label: str) -> str:
     return label.split(":")[0].strip()
 
 
-def _flag_reason(measure: Measure, form: Form, flag: FlagRule) -> str:
+def _flag_reason(measure: Measure, form: Form, flag: FlagRule, when: str = "") -> str:
     words = f"{_OP_WORDS[flag.op]} {flag.value:g}"
     if flag.on == "total":
-        return f"{measure.label} total {_n(form.total)}: {words}"
+        return f"{measure.label} total {_n(form.total)}{when}: {words}"
     labels = {item.key: _item_name(item.label) for item in measure.template.items}
     compare = FlagRule(flag.name, "total", flag.op, flag.value)
     low = [f"{labels.get(item.key, item.key)} {_n(item.score)}" for item in form.result.items
            if compare.raised([], item.score)]
-    return f"{measure.label} {', '.join(low)}: {words}"
+    return f"{measure.label}{when} {', '.join(low)}: {words}"
 
 
 # --- the checks, one per kind of rule ------------------------------------------------------
@@ -71,7 +71,7 @@ def _intake_flag(rule: AlertRule, measure: Measure, _: Sequence[Measure]) -> Ite
     assert rule.flag is not None
     intake = measure.intake()
     if intake is not None and rule.flag.raised(intake.scores(), intake.total):
-        yield intake, f"at intake: {_flag_reason(measure, intake, rule.flag)}", \
+        yield intake, _flag_reason(measure, intake, rule.flag, " at intake"), \
             intake.provisional
 
 

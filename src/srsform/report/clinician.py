@@ -75,6 +75,59 @@ def select_clients(store: Store, where: PageFilter | None) -> list[str] | None:
     return store.clients(where)
 
 
+# --- the session table -------------------------------------------------------------------
+
+PROVISIONAL_MARK = "*"  # a value awaiting review
+UNSURE_MARK = "?"  # an item not read with certainty (its score is the best guess)
+TABLE_NOTE = (f"{PROVISIONAL_MARK} provisional: the form awaits review; {UNSURE_MARK} an item "
+              "not read with certainty; - no score")
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    """One row of the session table: per measure its total and items (as shown), the
+    flags raised and what still waits."""
+
+    session: int
+    day: str | None
+    totals: tuple[str, ...]  # per measure, in the report's measure order
+    items: tuple[tuple[str, ...], ...]
+    flags: str
+    status: str
+
+
+def _shown(value: float | int | None) -> str:
+    return "-" if value is None else f"{whole_number(value)}"
+
+
+def session_rows(report: ClientReport) -> list[SessionRow]:
+    """The session table: every session from the first to the last, missing ones included."""
+    rows = []
+    for session in report.sessions:
+        totals, items, flags, status = [], [], [], []
+        for measure in report.measures:
+            form = measure.form_at(session)
+            if form is None:
+                totals.append("")
+                items.append(tuple("" for _ in measure.template.items))
+                status.append(f"no {measure.label}")
+                continue
+            mark = PROVISIONAL_MARK if form.provisional else ""
+            totals.append(_shown(form.total) + mark)
+            items.append(tuple(_shown(i.score) + (UNSURE_MARK if i.status == "uncertain"
+                                                  else "") for i in form.result.items))
+            flags += [f for f in form.result.flags if f not in flags]
+            if form.result.status == "review":
+                status.append(f"{measure.label} awaiting review")
+            elif form.provisional:
+                status.append(f"{measure.label} {form.result.status}")
+            elif form.corrected:
+                status.append(f"{measure.label} corrected")
+        rows.append(SessionRow(session, report.day(session), tuple(totals), tuple(items),
+                               ", ".join(flags), "; ".join(status) or "ok"))
+    return rows
+
+
 # --- alerts for the front desk ---------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -167,6 +220,14 @@ def report_dict(report: ClientReport) -> dict[str, Any]:
         } for s in report.sessions],
         "alerts": [alert.to_dict() for alert in report.alerts],
     }
+
+
+def alert_line(alert: Alert, with_client: bool = True) -> str:
+    """One alert on one line, as `srsform alerts` prints it."""
+    who = f"{alert.client}  " if with_client else ""
+    note = " (provisional)" if alert.provisional else ""
+    return (f"{who}session {alert.session}  {alert.day}  {alert.template.upper()}  "
+            f"{alert.name}: {alert.reason}{note}")
 
 
 def to_dict(reports: Sequence[ClientReport], note: str = "") -> dict[str, Any]:
