@@ -252,3 +252,25 @@ def test_alerts_and_a_json_report_load_no_chart_library(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                           check=True)
     assert done.stdout.strip().splitlines()[-1] == "LOADED []"
+
+
+DEMO_CLINIC = Path(__file__).resolve().parents[1] / "samples" / "clinic"
+
+
+def test_the_demo_clinic_reads_ok_and_raises_its_designed_alerts(tmp_path: Path) -> None:
+    # samples/make_clinic.py wrote these scans; `sh .ci/dev demo` reports on them.
+    db = tmp_path / "demo.db"
+    code, _, err = _run("-q", "scan", str(DEMO_CLINIC), "--db", str(db), "--no-evidence",
+                        "-o", str(tmp_path / "r.jsonl"))
+    assert code == 0, err  # every page ok
+    code, out, _ = _run("alerts", "--db", str(db))
+    assert _alert_lines(out) == {
+        ("C2001", 1, "ors", "below_cutoff_at_intake"),
+        *{("C2001", s, "ors", name) for s in (3, 4, 5)
+          for name in ("reliably_improved", "recovered")},
+        ("C2001", 3, "srs", "perfect_streak"), ("C2001", 4, "srs", "alliance_drop"),
+        *{("C2002", s, "ors", "reliably_deteriorated") for s in (2, 3, 4)},
+        ("C2002", 2, "srs", "alliance_concern"), ("C2002", 2, "srs", "item_check_in"),
+        ("C2002", 2, "srs", "alliance_drop"), ("C2002", 3, "srs", "alliance_concern"),
+        ("C2003", 4, "ors", "missing_session"), ("C2003", 4, "srs", "missing_session"),
+    }

@@ -582,6 +582,13 @@ def _format_from(output: str, fmt: str | None, formats: tuple[str, ...], default
     return suffix if output != "-" and suffix in formats else default
 
 
+def _report_note(message: str) -> None:
+    """A summary line on stderr (stdout is for data), unless -q was given."""
+    ctx = click.get_current_context()
+    if not (ctx.meta.get("srsform.quiet") or ctx.find_root().params.get("quiet")):
+        click.echo(f"srsform: {message}", err=True)
+
+
 def _report_templates(names: tuple[str, ...]) -> dict:
     from .report.clinician import report_templates
 
@@ -636,11 +643,10 @@ def report_command(output: str, fmt: str | None, clients: tuple[str, ...], since
             json.dump(to_dict(reports, note), out, ensure_ascii=False, indent=1)
             out.write("\n")
         done = "JSON"
-    click.echo(f"srsform: report of {len(reports)} client(s) written to {output} ({done})",
-               err=True)
+    _report_note(f"report of {len(reports)} client(s) written to {output} ({done})")
     if not reports:
-        click.echo(f"srsform: no client forms in {db_path}"
-                   + (f" match {where.describe()}" if where else ""), err=True)
+        _report_note(f"no client forms in {db_path}"
+                     + (f" match {where.describe()}" if where else ""))
 
 
 @main.command("alerts")
@@ -684,8 +690,8 @@ def alerts_command(output: str, fmt: str | None, since: str | None, until: str |
     with atomic_output(output) as out:
         _write_alerts(out, fmt, selection.alerts)
     people = len({alert.client for alert in selection.alerts})
-    click.echo(f"srsform: {len(selection.alerts)} alert(s) for {people} client(s) in "
-               f"{selection.described}", err=True)
+    _report_note(f"{len(selection.alerts)} alert(s) for {people} client(s) in "
+                 f"{selection.described}")
 
 
 def _write_alerts(out: Any, fmt: str, alerts: list) -> None:

@@ -172,7 +172,7 @@ class StoredPage:
         return f"{self.source} page {self.page}{serial}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SessionPage:
     """A stored page of one client's session, as the clinician report reads it: the machine
     record (its `date` the register's session date), its items' corrections trail, when it

@@ -141,6 +141,8 @@ _MIGRATIONS: dict[int, str] = {
 # A page's day for date filters: its session date from the register, else the day it was read.
 _PAGE_DAY = "COALESCE(r.session_date, substr(p.scanned_at, 1, 10))"
 _REGISTER_JOIN = "LEFT JOIN printed r ON r.serial = p.serial AND r.template = p.template"
+# A score or total as whole_number gives it (7, not 7.0), computed in SQLite for bulk reads.
+_WHOLE = "CASE WHEN {0} = CAST({0} AS INTEGER) THEN CAST({0} AS INTEGER) ELSE {0} END"
 # A page of a client's session: the clinician report and alerts read only these.
 _SESSION_PAGE = "p.client IS NOT NULL AND p.session IS NOT NULL"
 
@@ -593,9 +595,10 @@ class Store:
         """Client codes with a stored session page that `where` selects (by client, template
         and date), sorted."""
         condition, args = _filter_sql(where)
+        dated = where is not None and (where.since or where.until)
         rows = self.db.execute(
-            f"SELECT DISTINCT p.client FROM pages p {_REGISTER_JOIN} WHERE {_SESSION_PAGE} "
-            f"{condition} ORDER BY p.client", args)
+            f"SELECT DISTINCT p.client FROM pages p {_REGISTER_JOIN if dated else ''} "
+            f"WHERE {_SESSION_PAGE} {condition} ORDER BY p.client", args)
         return [client for (client,) in rows]
 
     def last_scan(self) -> tuple[int, str, list[str]] | None:
@@ -622,8 +625,8 @@ class Store:
         by_page: dict[str, dict[int, list]] = {"items": {}, "flags": {}, "reasons": {},
                                                "corrections": {}}
         queries = {
-            "items": "SELECT x.page_id, x.key, x.mm, x.score, x.status, x.confidence FROM "
-                     "items x",
+            "items": f"SELECT x.page_id, x.key, x.mm, {_WHOLE.format('x.score')}, x.status, "
+                     "x.confidence FROM items x",
             "flags": "SELECT x.page_id, x.flag FROM page_flags x",
             "reasons": "SELECT x.page_id, x.reason FROM page_reasons x",
             "corrections": f"SELECT {', '.join('x.' + c for c in _CORRECTION_COLUMNS.split(', '))}"
@@ -639,24 +642,22 @@ class Store:
                 found.setdefault(row[page_column], []).append(row)
         pages = self.db.execute(
             "SELECT p.id, s.path, p.page_index, p.status, p.template, p.layout, p.serial, "
-            "p.client, p.session, p.rotation, p.print_scale, p.total, p.rule, r.session_date, "
+            f"p.client, p.session, p.rotation, p.print_scale, {_WHOLE.format('p.total')}, "
+            "p.rule, r.session_date, "
             f"p.scanned_at, p.scan_run FROM pages p JOIN sources s ON s.id = p.source_id "
             f"{_REGISTER_JOIN} WHERE {condition} ORDER BY p.client, p.session, p.id", args)
         return [self._session_page(row, by_page) for row in pages]
 
     @staticmethod
     def _session_page(row: tuple, by_page: dict[str, dict[int, list]]) -> SessionPage:
+        # Positional arguments: this runs once a page over whole stores.
         page_id = row[0]
-        items = tuple(ItemScore(key, mm, whole_number(score), status, confidence, ())
-                      for _, key, mm, score, status, confidence
-                      in by_page["items"].get(page_id, ()))
+        items = tuple([ItemScore(*item[1:], ()) for item in by_page["items"].get(page_id, ())])
         result = PageResult(
-            source=row[1], page=row[2], status=row[3], template=row[4], layout=row[5],
-            serial=row[6], client=row[7], session=row[8], rotation=row[9],
-            print_scale=row[10], items=items, total=whole_number(row[11]),
-            flags=tuple(f for _, f in by_page["flags"].get(page_id, ())), rule=row[12],
-            reasons=tuple(r for _, r in by_page["reasons"].get(page_id, ())), date=row[13])
-        trail = tuple(Correction(*c) for c in by_page["corrections"].get(page_id, ()))
+            row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], row[9], row[10],
+            items, row[11], tuple([f for _, f in by_page["flags"].get(page_id, ())]), row[12],
+            tuple([r for _, r in by_page["reasons"].get(page_id, ())]), None, None, row[13])
+        trail = tuple([Correction(*c) for c in by_page["corrections"].get(page_id, ())])
         return SessionPage(page_id, result, trail, row[14], row[15])
 
     # --- the audit report ------------------------------------------------------------------

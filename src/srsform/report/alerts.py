@@ -9,6 +9,7 @@ computed from values still awaiting review is marked provisional.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from functools import cache
 
 from ..form.templates import AlertRule, FlagRule
 from ..records import whole_number
@@ -27,11 +28,17 @@ def client_alerts(client: str, measures: Sequence[Measure]) -> list[Alert]:
     alerts = []
     for order, measure in enumerate(measures):
         for rank, rule in enumerate(measure.template.alerts):
+            text = _rule_text(rule)
             for form, reason, provisional in _CHECKS[rule.when](rule, measure, measures):
                 alerts.append(((form.session, order, rank), Alert(
                     client, form.session, form.day, measure.template.id, rule.name,
-                    rule.describe(), reason, provisional, form.page_id)))
+                    text, reason, provisional, form.page_id)))
     return [alert for _, alert in sorted(alerts, key=lambda pair: pair[0])]
+
+
+@cache
+def _rule_text(rule: AlertRule) -> str:
+    return rule.describe()
 
 
 def _n(value: float | int | None) -> str:

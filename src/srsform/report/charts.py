@@ -9,8 +9,10 @@ or a figure of its own (an SVG or PNG in the HTML report).
 from __future__ import annotations
 
 import io
+import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import matplotlib
 
@@ -29,11 +31,27 @@ TOTALS_H_IN = 2.1
 ITEMS_H_IN = 1.0
 TITLE_GAP_IN = 0.28
 GAP_IN = 0.45
-_OP_TEXT = {"<": "<", "<=": "≤", ">": ">", ">=": "≥"}
+_OP_TEXT = {"<": "<", "<=": "<=", ">": ">", ">=": ">="}  # the PDF's core fonts have no ≤
 RC = {"font.size": 7, "axes.titlesize": 8, "axes.labelsize": 7, "xtick.labelsize": 6.5,
       "ytick.labelsize": 6.5, "legend.fontsize": 6, "axes.spines.top": False,
       "axes.spines.right": False, "svg.fonttype": "none", "svg.hashsalt": "srsform",
-      "pdf.fonttype": 3}
+      # The PDF uses the viewer's own Helvetica: nothing to embed, half the time to write.
+      "pdf.use14corefonts": True, "font.family": "sans-serif",
+      "font.sans-serif": ["Helvetica", "DejaVu Sans"]}
+
+
+@contextmanager
+def chart_settings() -> Iterator[None]:
+    """The report's matplotlib settings, and no notes from its font lookup (the PDF's core
+    Helvetica has one weight, which it says each time a text asks for 'normal')."""
+    fonts = logging.getLogger("matplotlib.font_manager")
+    level = fonts.level
+    fonts.setLevel(logging.ERROR)
+    try:
+        with matplotlib.rc_context(RC):
+            yield
+    finally:
+        fonts.setLevel(level)
 
 
 def charts_height(report: ClientReport) -> float:
@@ -75,7 +93,7 @@ def draw_charts(fig: Figure, report: ClientReport, left_in: float, top_in: float
 
 def charts_svg(report: ClientReport, width_in: float = 7.4) -> str:
     """One client's charts as an SVG document (text kept as text), for the HTML report."""
-    with matplotlib.rc_context(RC):
+    with chart_settings():
         height = charts_height(report) + 0.1
         fig = Figure(figsize=(width_in + 0.6, height))
         draw_charts(fig, report, 0.45, 0.0, width_in)
@@ -92,10 +110,11 @@ def _axes_at(fig: Figure, left_in: float, top_in: float, width_in: float, height
                          height_in / fig_h))
 
 
-def _sessions_axis(ax: Axes, sessions: Sequence[int]) -> None:
+def _sessions_axis(ax: Axes, sessions: Sequence[int], ticks: int = 12) -> None:
+    """Sessions along x: every one while they fit `ticks` labels, else every 2nd, 5th..."""
     first, last = (sessions[0], sessions[-1]) if sessions else (1, 1)
     ax.set_xlim(first - 0.5, last + 0.5)
-    step = 1 if last - first < 12 else 2 if last - first < 24 else 5
+    step = next(s for s in (1, 2, 5, 10, 20, 50, 100, last) if (last - first) / s < ticks)
     ax.set_xticks(list(range(first, last + 1, step)))
     ax.grid(axis="y", color="#e4e4e4", linewidth=0.5)
     ax.set_axisbelow(True)
@@ -164,7 +183,7 @@ def _item_chart(ax: Axes, measure: Measure, index: int, sessions: Sequence[int])
 
     xs, ys, provisional = _series(measure, sessions, score)
     _plot(ax, xs, ys, provisional, colour, 2.5)
-    _sessions_axis(ax, sessions)
+    _sessions_axis(ax, sessions, ticks=6)
     ax.set_ylim(-0.5, template.scale.max + 0.5)
     ax.set_yticks([0, 5, 10])
     ax.set_title(item.label.split(":")[0].strip(), loc="left", fontsize=7)

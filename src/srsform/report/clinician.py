@@ -8,7 +8,7 @@ clinician_html.py draw what it gives. `to_dict` is the JSON form of the same con
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +19,7 @@ from .alerts import client_alerts
 from .trajectory import Alert, Form, Measure, measures_by_client, session_day, session_numbers
 
 log = logging.getLogger("srsform")
+CLIENTS_PER_READ = 500  # clients whose forms are read from the store at a time
 
 
 @dataclass(frozen=True)
@@ -55,16 +56,26 @@ def report_templates(extra: Iterable[Template] = ()) -> dict[str, Template]:
 def build_reports(store: Store, clients: Sequence[str] | None = None,
                   templates: Mapping[str, Template] | None = None) -> list[ClientReport]:
     """The reports of the given clients (None: every client), in client-code order."""
+    return list(iter_reports(store, clients, templates))
+
+
+def iter_reports(store: Store, clients: Sequence[str] | None = None,
+                 templates: Mapping[str, Template] | None = None) -> Iterator[ClientReport]:
+    """build_reports, a batch of clients at a time: a whole store's alerts are raised
+    without holding every form in memory at once."""
     templates = templates or report_templates()
-    pages = store.session_pages(clients)
-    by_client = measures_by_client(pages, templates)
-    skipped = len(pages) - sum(len(m.forms) for ms in by_client.values() for m in ms)
+    wanted = sorted(set(store.clients() if clients is None else clients))
+    skipped = 0
+    for first in range(0, len(wanted), CLIENTS_PER_READ):
+        pages = store.session_pages(wanted[first:first + CLIENTS_PER_READ])
+        by_client = measures_by_client(pages, templates)
+        skipped += len(pages) - sum(len(m.forms) for ms in by_client.values() for m in ms)
+        for client, measures in by_client.items():
+            yield ClientReport(client, tuple(measures), tuple(session_numbers(measures)),
+                               tuple(client_alerts(client, measures)))
     if skipped:
         log.info("%d stored page(s) not charted: another page of the same form and session "
                  "stands, or the template has no report role", skipped)
-    return [ClientReport(client, tuple(measures), tuple(session_numbers(measures)),
-                         tuple(client_alerts(client, measures)))
-            for client, measures in by_client.items()]
 
 
 def select_clients(store: Store, where: PageFilter | None) -> list[str] | None:
@@ -146,10 +157,11 @@ def last_scan_alerts(store: Store, templates: Mapping[str, Template] | None = No
     if found is None:
         return None
     run, started, clients = found
-    reports = build_reports(store, clients, templates) if clients else []
-    pages = {form.page_id for r in reports for m in r.measures for form in m.forms
-             if form.scan_run == run}
-    alerts = [alert for r in reports for alert in r.alerts if alert.page_id in pages]
+    alerts = []
+    for report in (iter_reports(store, clients, templates) if clients else ()):
+        pages = {form.page_id for m in report.measures for form in m.forms
+                 if form.scan_run == run}
+        alerts += [alert for alert in report.alerts if alert.page_id in pages]
     return AlertSelection(alerts, f"the last scan (run {run}, started {started} UTC)")
 
 
@@ -157,11 +169,13 @@ def dated_alerts(store: Store, where: PageFilter,
                  templates: Mapping[str, Template] | None = None) -> AlertSelection:
     """The alerts raised at forms of sessions `where` selects by client and date (each
     client's whole history is read to raise them)."""
-    reports = build_reports(store, select_clients(store, where), templates)
-    alerts = [alert for r in reports for alert in r.alerts
+    alerts = [alert for r in iter_reports(store, select_clients(store, where), templates)
+              for alert in r.alerts
               if (not where.since or alert.day >= where.since)
               and (not where.until or alert.day <= where.until)]
-    return AlertSelection(alerts, f"sessions {where.describe()}" if where else "every session")
+    dated = where.since or where.until
+    described = "sessions" if dated else "every session"
+    return AlertSelection(alerts, f"{described} {where.describe()}".strip())
 
 
 # --- the JSON form ---------------------------------------------------------------------------

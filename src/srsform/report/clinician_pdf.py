@@ -9,12 +9,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
 
-import matplotlib
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from .charts import RC, draw_charts
+from .charts import chart_settings, draw_charts
 from .clinician import TABLE_NOTE, ClientReport, alert_line, session_rows
 
 PAGE_IN = (8.27, 11.69)  # A4 portrait
@@ -39,7 +38,7 @@ class _Line:
 def write_report_pdf(reports: Sequence[ClientReport], out: BinaryIO, note: str = "") -> int:
     """Write the clients' pages to a binary stream; returns the number of PDF pages."""
     pages = 0
-    with matplotlib.rc_context(RC), PdfPages(out, metadata={
+    with chart_settings(), PdfPages(out, metadata={
             "Title": "srsform clinician report", "Creator": "srsform",
             "CreationDate": None}) as pdf:
         for report in reports:

@@ -18,7 +18,7 @@ from .review import DUPLICATE_FLAGS, apply_corrections
 ROLE_ORDER = {"outcome": 0, "alliance": 1}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Form:
     """One client's form of one session, with the values in force."""
 
@@ -28,11 +28,7 @@ class Form:
     day: str  # the session date from the printed-forms register, else the day scanned
     dated_by: str  # "register" or "scan"
     scan_run: int | None
-
-    @property
-    def session(self) -> int:
-        assert self.result.session is not None  # only session pages become forms
-        return self.result.session
+    session: int
 
     @property
     def total(self) -> float | int | None:
@@ -67,7 +63,7 @@ class Measure:
         return next((form for form in self.forms if form.total is not None), None)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Alert:
     """One alert raised at one client's form: the rule (as recorded) and a plain reason."""
 
@@ -89,9 +85,14 @@ class Alert:
 
 def to_form(page: SessionPage) -> Form:
     """A stored session page with a person's corrections applied."""
-    result, corrected = apply_corrections(page.result, page.corrections)
+    result, corrected = page.result, frozenset()
+    if page.corrections:
+        result, keys = apply_corrections(page.result, page.corrections)
+        corrected = frozenset(keys)
     dated_by = "register" if page.result.date else "scan"
-    return Form(page.page_id, result, frozenset(corrected), page.day, dated_by, page.scan_run)
+    assert result.session is not None  # only session pages become forms
+    return Form(page.page_id, result, corrected, page.day, dated_by, page.scan_run,
+                result.session)
 
 
 def _preference(form: Form) -> tuple[int, int, int]:
