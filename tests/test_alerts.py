@@ -4,12 +4,15 @@ appear, at which session, and so which do not."""
 
 from __future__ import annotations
 
+import sqlite3
 import tomllib
 from importlib import resources
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from srsform.cli import main
 from srsform.errors import TemplateError
 from srsform.form.templates import load_template, parse_template
 from srsform.report.clinician import build_reports, report_templates
@@ -215,3 +218,23 @@ def test_bundled_templates_have_roles_and_alert_rules() -> None:
     assert "alliance_concern" in names["srs"] and "item_check_in" in names["srs"]
     assert not {"alliance_concern", "item_check_in"} & set(names["csrs"])
     assert templates["ors"].alerts[1].value == 5  # the scale's reliable change
+
+
+def test_alerts_take_a_clinic_template_and_need_a_scan_run(tmp_path: Path) -> None:
+    source = resources.files("srsform.template_files").joinpath("ors.toml").read_text("utf-8")
+    teen = tmp_path / "ors-teen.toml"
+    teen.write_text(source.replace("value = 25", "value = 28"), "utf-8")
+    db = tmp_path / "s.db"
+    with Store(db) as store:
+        write_forms(store, run_of("C2012", "ors", [26, 27]) + run_of("C2012", "srs", [39, 39]))
+    runner = CliRunner()
+    plain = runner.invoke(main, ["alerts", "--db", str(db), "--all"])
+    teenage = runner.invoke(main, ["alerts", "--db", str(db), "--all", "-t", str(teen)])
+    assert plain.exit_code == teenage.exit_code == 0
+    assert plain.stdout == ""
+    assert teenage.stdout.startswith("C2012  session 1  2026-01-05  ORS  "
+                                     "below_cutoff_at_intake: ORS total 26 at intake: below 28")
+    with sqlite3.connect(db) as raw:  # as a store from before scan runs were recorded
+        raw.execute("UPDATE pages SET scan_run = NULL")
+    old = runner.invoke(main, ["alerts", "--db", str(db)])
+    assert old.exit_code == 3 and "--since" in old.stderr

@@ -644,9 +644,9 @@ def report_command(output: str, fmt: str | None, clients: tuple[str, ...], since
             out.write("\n")
         done = "JSON"
     _report_note(f"report of {len(reports)} client(s) written to {output} ({done})")
-    if not reports:
-        _report_note(f"no client forms in {db_path}"
-                     + (f" match {where.describe()}" if where else ""))
+    if not reports:  # the selection is not repeated: it may name a client
+        _report_note(f"no client forms in {db_path}" + (" match the selection" if where
+                                                        else ""))
 
 
 @main.command("alerts")

@@ -55,10 +55,12 @@ def _anchor(client: str) -> str:
 def _client(out: IO[str], report: ClientReport) -> None:
     first, last = report.first_day(), report.last_day()
     measures = " and ".join(f"{m.label} ({m.template.title})" for m in report.measures)
+    span = f"{first} to {last}" if first != last else (first or "")
+    sessions = (f"Sessions {report.sessions[0]}-{report.sessions[-1]}"
+                if len(report.sessions) > 1 else f"Session {report.sessions[0]}")
     out.write(f"<section id=\"{_anchor(report.client)}\">"
               f"<h2>Client {escape(report.client)}</h2>\n"
-              f"<p>Sessions {report.sessions[0]}-{report.sessions[-1]}, "
-              f"{escape(first or '')} to {escape(last or '')}; {escape(measures)}</p>\n")
+              f"<p>{sessions}, {escape(span)}; {escape(measures)}</p>\n")
     out.write(charts_svg(report) + "\n")
     _table(out, report)
     _alerts(out, report)
