@@ -640,25 +640,29 @@ class Store:
             for row in self.db.execute(f"{query} JOIN pages p ON p.id = x.page_id WHERE "
                                        f"{condition} ORDER BY {order[name]}", args):
                 found.setdefault(row[page_column], []).append(row)
+        paths = dict(self.db.execute("SELECT id, path FROM sources"))
         pages = self.db.execute(
-            "SELECT p.id, s.path, p.page_index, p.status, p.template, p.layout, p.serial, "
+            "SELECT p.id, p.source_id, p.page_index, p.status, p.template, p.layout, p.serial, "
             f"p.client, p.session, p.rotation, p.print_scale, {_WHOLE.format('p.total')}, "
-            "p.rule, r.session_date, "
-            f"p.scanned_at, p.scan_run FROM pages p JOIN sources s ON s.id = p.source_id "
-            f"{_REGISTER_JOIN} WHERE {condition} ORDER BY p.client, p.session, p.id", args)
-        return [self._session_page(row, by_page) for row in pages]
+            f"p.rule, r.session_date, p.scanned_at, p.scan_run FROM pages p {_REGISTER_JOIN} "
+            f"WHERE {condition} ORDER BY p.client, p.session, p.id", args)
+        return [self._session_page(row, paths, by_page) for row in pages]
 
     @staticmethod
-    def _session_page(row: tuple, by_page: dict[str, dict[int, list]]) -> SessionPage:
+    def _session_page(row: tuple, paths: dict[int, str], by_page: dict[str, dict[int, list]]
+                      ) -> SessionPage:
         # Positional arguments: this runs once a page over whole stores.
         page_id = row[0]
         items = tuple([ItemScore(*item[1:], ()) for item in by_page["items"].get(page_id, ())])
+        flags = by_page["flags"].get(page_id)
+        reasons = by_page["reasons"].get(page_id)
         result = PageResult(
-            row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], row[9], row[10],
-            items, row[11], tuple([f for _, f in by_page["flags"].get(page_id, ())]), row[12],
-            tuple([r for _, r in by_page["reasons"].get(page_id, ())]), None, None, row[13])
-        trail = tuple([Correction(*c) for c in by_page["corrections"].get(page_id, ())])
-        return SessionPage(page_id, result, trail, row[14], row[15])
+            paths[row[1]], row[2], row[3], row[4], row[5], row[6], row[7], row[8], row[9],
+            row[10], items, row[11], tuple([f for _, f in flags]) if flags else (), row[12],
+            tuple([r for _, r in reasons]) if reasons else (), None, None, row[13])
+        trail = by_page["corrections"].get(page_id)
+        return SessionPage(page_id, result, tuple([Correction(*c) for c in trail]) if trail
+                           else (), row[14], row[15])
 
     # --- the audit report ------------------------------------------------------------------
 

@@ -7,8 +7,10 @@ clinician_html.py draw what it gives. `to_dict` is the JSON form of the same con
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,15 +69,31 @@ def iter_reports(store: Store, clients: Sequence[str] | None = None,
     wanted = sorted(set(store.clients() if clients is None else clients))
     skipped = 0
     for first in range(0, len(wanted), CLIENTS_PER_READ):
-        pages = store.session_pages(wanted[first:first + CLIENTS_PER_READ])
-        by_client = measures_by_client(pages, templates)
-        skipped += len(pages) - sum(len(m.forms) for ms in by_client.values() for m in ms)
-        for client, measures in by_client.items():
-            yield ClientReport(client, tuple(measures), tuple(session_numbers(measures)),
-                               tuple(client_alerts(client, measures)))
+        with _cycle_collector_paused():
+            pages = store.session_pages(wanted[first:first + CLIENTS_PER_READ])
+            by_client = measures_by_client(pages, templates)
+            skipped += len(pages) - sum(len(m.forms) for ms in by_client.values() for m in ms)
+            reports = [ClientReport(client, tuple(measures), tuple(session_numbers(measures)),
+                                    tuple(client_alerts(client, measures)))
+                       for client, measures in by_client.items()]
+        yield from reports
     if skipped:
         log.info("%d stored page(s) not charted: another page of the same form and session "
                  "stands, or the template has no report role", skipped)
+
+
+@contextmanager
+def _cycle_collector_paused() -> Iterator[None]:
+    """Pause Python's cycle collector while a batch of records is built: they hold no
+    cycles, and collecting as they pile up (hundreds of thousands of objects) cost a fifth of
+    the time of a whole store's alerts."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def select_clients(store: Store, where: PageFilter | None) -> list[str] | None:
