@@ -274,3 +274,18 @@ def test_the_demo_clinic_reads_ok_and_raises_its_designed_alerts(tmp_path: Path)
         ("C2002", 2, "srs", "alliance_drop"), ("C2002", 3, "srs", "alliance_concern"),
         ("C2003", 4, "ors", "missing_session"), ("C2003", 4, "srs", "missing_session"),
     }
+
+
+def test_a_client_with_one_measure_still_gets_both_charts(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    with Store(db) as store:
+        write_forms(store, run_of("C9", "srs", [39, 36]))
+    code, out, _ = _run("report", "--db", str(db), "--format", "json", "-o", "-")
+    assert json.loads(out)["clients"][0]["absent"] == [{"role": "outcome",
+                                                        "templates": "CORS or ORS"}]
+    target = tmp_path / "r.pdf"
+    assert _run("report", "--db", str(db), "-o", str(target))[0] == 0
+    text = subprocess.run(["pdftotext", str(target), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    assert "Outcome measure" in text and "No CORS or ORS form for this client" in text
+    assert "SRS total" in text

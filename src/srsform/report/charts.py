@@ -57,7 +57,7 @@ def chart_settings() -> Iterator[None]:
 def charts_height(report: ClientReport) -> float:
     """Inches the charts of one client take (totals in rows of two, then a row of items
     per measure)."""
-    rows = math.ceil(len(report.measures) / 2)
+    rows = math.ceil(len(report.panels()) / 2)
     return rows * (TOTALS_H_IN + TITLE_GAP_IN) + len(report.measures) * (
         ITEMS_H_IN + TITLE_GAP_IN)
 
@@ -67,17 +67,20 @@ def draw_charts(fig: Figure, report: ClientReport, left_in: float, top_in: float
     """Draw one client's charts into `fig` from (left, top), in inches; returns the height
     used."""
     y = top_in
-    measures = list(report.measures)
-    for row in range(0, len(measures), 2):
-        pair = measures[row:row + 2]
+    panels = report.panels()
+    for row in range(0, len(panels), 2):
+        pair = panels[row:row + 2]
         width = (width_in - GAP_IN * (len(pair) - 1)) / len(pair) if len(pair) > 1 else (
             (width_in - GAP_IN) / 2)
-        for i, measure in enumerate(pair):
+        for i, panel in enumerate(pair):
             ax = _axes_at(fig, left_in + i * (width + GAP_IN), y + TITLE_GAP_IN, width,
                           TOTALS_H_IN - 0.28)
-            _totals_chart(ax, measure, report.sessions)
+            if isinstance(panel, Measure):
+                _totals_chart(ax, panel, report.sessions)
+            else:
+                _absent_chart(ax, *panel)
         y += TOTALS_H_IN + TITLE_GAP_IN
-    for measure in measures:
+    for measure in report.measures:
         count = len(measure.template.items)
         gap = 0.28
         width = (width_in - gap * (count - 1)) / count
@@ -169,6 +172,18 @@ def _totals_chart(ax: Axes, measure: Measure, sessions: Sequence[int]) -> None:
     ax.set_title(f"{measure.label} total ({template.title})", loc="left", fontweight="bold")
     ax.legend(loc="lower left", frameon=True, framealpha=0.85, edgecolor="none",
               borderpad=0.3, handlelength=1.6)
+
+
+def _absent_chart(ax: Axes, role: str, names: str) -> None:
+    """The place of a measure this client has no form of: said, not left out silently."""
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for side in ax.spines.values():
+        side.set_visible(False)
+    ax.set_facecolor("#f5f5f5")
+    ax.set_title(f"{role.capitalize()} measure", loc="left", fontweight="bold")
+    ax.text(0.5, 0.5, f"No {names} form for this client", ha="center", va="center",
+            color="#666666", transform=ax.transAxes)
 
 
 def _item_chart(ax: Axes, measure: Measure, index: int, sessions: Sequence[int]) -> None:

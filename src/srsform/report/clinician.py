@@ -18,7 +18,15 @@ from ..form.templates import Template, load_bundled
 from ..records import PageFilter, whole_number
 from ..store import Store
 from .alerts import client_alerts
-from .trajectory import Alert, Form, Measure, measures_by_client, session_day, session_numbers
+from .trajectory import (
+    ROLE_ORDER,
+    Alert,
+    Form,
+    Measure,
+    measures_by_client,
+    session_day,
+    session_numbers,
+)
 
 log = logging.getLogger("srsform")
 CLIENTS_PER_READ = 500  # clients whose forms are read from the store at a time
@@ -33,6 +41,13 @@ class ClientReport:
     measures: tuple[Measure, ...]
     sessions: tuple[int, ...]
     alerts: tuple[Alert, ...]
+    absent: tuple[tuple[str, str], ...] = ()  # (role, its templates) with no form of this client
+
+    def panels(self) -> list[Measure | tuple[str, str]]:
+        """The totals charts in order: each measure, and a place for each absent role."""
+        panels: list[Measure | tuple[str, str]] = [*self.measures, *self.absent]
+        return sorted(panels, key=lambda p: ROLE_ORDER.get(
+            p.template.role or "" if isinstance(p, Measure) else p[0], 9))
 
     def day(self, session: int) -> str | None:
         return session_day(self.measures, session)
@@ -74,12 +89,23 @@ def iter_reports(store: Store, clients: Sequence[str] | None = None,
             by_client = measures_by_client(pages, templates)
             skipped += len(pages) - sum(len(m.forms) for ms in by_client.values() for m in ms)
             reports = [ClientReport(client, tuple(measures), tuple(session_numbers(measures)),
-                                    tuple(client_alerts(client, measures)))
+                                    tuple(client_alerts(client, measures)),
+                                    _absent(measures, templates))
                        for client, measures in by_client.items()]
         yield from reports
     if skipped:
         log.info("%d stored page(s) not charted: another page of the same form and session "
                  "stands, or the template has no report role", skipped)
+
+
+def _absent(measures: Sequence[Measure], templates: Mapping[str, Template]
+            ) -> tuple[tuple[str, str], ...]:
+    """The report roles none of a client's forms fill, each with the templates that would
+    (('outcome', 'CORS or ORS'),)."""
+    present = {m.template.role for m in measures}
+    return tuple((role, " or ".join(sorted(t.id.upper() for t in templates.values()
+                                           if t.role == role)))
+                 for role in ROLE_ORDER if role not in present)
 
 
 @contextmanager
@@ -251,6 +277,7 @@ def report_dict(report: ClientReport) -> dict[str, Any]:
                       for m in report.measures},
         } for s in report.sessions],
         "alerts": [alert.to_dict() for alert in report.alerts],
+        "absent": [{"role": role, "templates": names} for role, names in report.absent],
     }
 
 
