@@ -932,3 +932,157 @@ def _write_audit_pdf(store: Store, pdf_path: Path, where: PageFilter,
                                 register=register)
     _say(f"audit report of {count} form(s) from the store {store.path} written to "
          f"{_where(pdf_path)}")
+
+
+# --- the clinician report and the front desk's alerts ----------------------------------------
+
+REPORT_FORMATS = ("pdf", "html", "json")
+ALERT_FORMATS = ("text", "csv", "json", "jsonl")
+_RULES_OPTION = click.option(
+    "-t", "--template", "template_names", multiple=True,
+    help="A clinic's template file (.toml) whose role, flags and alert rules apply to the "
+         "forms of its id instead of the bundled template's (repeat for several).")
+
+
+def _format_from(output: str, fmt: str | None, formats: tuple[str, ...], default: str) -> str:
+    """The format asked for, else the one the output's extension names, else `default`."""
+    if fmt:
+        return fmt
+    suffix = Path(output).suffix.lower().lstrip(".")
+    suffix = {"htm": "html", "txt": "text", "ndjson": "jsonl"}.get(suffix, suffix)
+    return suffix if output != "-" and suffix in formats else default
+
+
+def _report_templates(names: tuple[str, ...]) -> dict:
+    from .report.clinician import report_templates
+
+    return report_templates(load_template(name) for name in names)
+
+
+@main.command("report", epilog=_epilog(
+    [(ExitCode.OK, "the report was written (or no client matched: said on stderr)"),
+     (ExitCode.CONFIG, "no store, a bad template, or the output cannot be written"),
+     ExitCode.INTERRUPTED],
+    "srsform report -o report.pdf",
+    "srsform report --client C2002 --format html -o c2002.html"))
+@click.option("-o", "--output", metavar="FILE", default="report.pdf", show_default=True,
+              help="File to write ('-' for standard output).")
+@click.option("--format", "fmt", type=click.Choice(REPORT_FORMATS),
+              help="pdf (a page per client), html (one self-contained file) or json (the same "
+                   "content for programs) (default: from the output's extension, else pdf).")
+@click.option("--client", "clients", multiple=True,
+              help="Only this client code (repeat for several).")
+@click.option("--since", type=IsoDate(),
+              help="Only clients with a session on or after this day (their whole history is "
+                   "shown: the charts need the intake).")
+@click.option("--until", type=IsoDate(), help="Only clients with a session on or before this day.")
+@_RULES_OPTION
+@_db_option()
+def report_command(output: str, fmt: str | None, clients: tuple[str, ...], since: str | None,
+                   until: str | None, template_names: tuple[str, ...], db_path: Path | None
+                   ) -> None:
+    """The clinician report: for each client (or those chosen), the ORS and SRS totals over
+    sessions with the cut-off, the intake and the reliable-change band, small multiples of
+    the items, a session-by-session table (unreviewed values marked provisional) and the
+    client's alerts. ORS and SRS of one session are shown together; a session's date is
+    the printed-forms register's, else the day its form was scanned."""
+    from .report.clinician import build_reports, select_clients, to_dict
+
+    fmt = _format_from(output, fmt, REPORT_FORMATS, "pdf")
+    where = page_filter(clients=clients, since=since, until=until)
+    check_writable(output)
+    templates = _report_templates(template_names)
+    with _open_store(db_path) as store:
+        note = f"store {store.path}" + (f"; {where.describe()}" if where else "")
+        reports = build_reports(store, select_clients(store, where), templates)
+    if fmt == "pdf":
+        from .report.clinician_pdf import write_report_pdf  # matplotlib: only here
+
+        with atomic_output(output, binary=True) as out:
+            pages = write_report_pdf(reports, out, note)
+        done = f"{pages} page(s)"
+    elif fmt == "html":
+        from .report.clinician_html import write_report_html  # matplotlib: only here
+
+        with atomic_output(output) as out:
+            write_report_html(reports, out, note)
+        done = "one HTML file"
+    else:
+        with atomic_output(output) as out:
+            json.dump(to_dict(reports, note), out, ensure_ascii=False, indent=1)
+            out.write("\n")
+        done = "JSON"
+    _say(f"report of {len(reports)} client(s) written to {_where(output)} ({done})")
+    if not reports:  # the selection is not repeated: it may name a client
+        _say(f"no client forms in {store.path}" + (" match the selection" if where else ""))
+
+
+@main.command("alerts", epilog=_epilog(
+    [(ExitCode.OK, "the alerts were listed (there may be none)"),
+     (ExitCode.CONFIG, "no store, no recorded scan run without --since/--all, a bad template, "
+                       "or the output cannot be written"),
+     ExitCode.INTERRUPTED],
+    "srsform alerts",
+    "srsform alerts --since 2026-11-01 -o alerts.csv"))
+@click.option("-o", "--output", metavar="FILE", default="-", show_default=True,
+              help="File to write ('-' for standard output), e.g. alerts.csv.")
+@click.option("--format", "fmt", type=click.Choice(ALERT_FORMATS),
+              help="text (one line each), csv, json or jsonl (default: from the output's "
+                   "extension, else text).")
+@click.option("--since", type=IsoDate(),
+              help="Alerts of sessions on or after this day instead of the last scan.")
+@click.option("--until", type=IsoDate(), help="Alerts of sessions on or before this day.")
+@click.option("--all", "every", is_flag=True, help="Alerts of every session.")
+@click.option("--client", "clients", multiple=True,
+              help="Only this client code (repeat for several).")
+@_RULES_OPTION
+@_db_option()
+def alerts_command(output: str, fmt: str | None, since: str | None, until: str | None,
+                   every: bool, clients: tuple[str, ...], template_names: tuple[str, ...],
+                   db_path: Path | None) -> None:
+    """The alerts of the last scan (the forms the latest `srsform scan` stored), or of the
+    sessions --since/--until/--all choose: one line each, for the front desk right after
+    scanning. Each alert names its rule and gives a short reason."""
+    from .report.clinician import AlertSelection, dated_alerts, last_scan_alerts
+
+    fmt = _format_from(output, fmt, ALERT_FORMATS, "text")
+    where = page_filter(clients=clients, since=since, until=until)
+    check_writable(output)
+    templates = _report_templates(template_names)
+    with _open_store(db_path) as store:
+        if since or until or every:
+            selection = dated_alerts(store, where, templates)
+        else:
+            found = last_scan_alerts(store, templates)
+            if found is None:
+                raise ConfigError(f"{store.path} has no recorded scan run: give --since DAY "
+                                  "or --all")
+            selection = AlertSelection([a for a in found.alerts
+                                        if not clients or a.client in clients],
+                                       found.described)
+    with atomic_output(output) as out:
+        _write_alerts(out, fmt, selection.alerts)
+    people = len({alert.client for alert in selection.alerts})
+    _say(f"{len(selection.alerts)} alert(s) for {people} client(s) in "
+                 f"{selection.described}")
+
+
+def _write_alerts(out: Any, fmt: str, alerts: list) -> None:
+    import csv
+
+    from .report.clinician import alert_line
+    from .report.export import csv_cell
+
+    if fmt == "text":
+        out.writelines(alert_line(alert) + "\n" for alert in alerts)
+    elif fmt == "csv":
+        writer = csv.writer(out)
+        writer.writerow(["client", "session", "date", "template", "alert", "reason",
+                         "provisional", "rule"])
+        writer.writerows([csv_cell(v) for v in alert.to_dict().values()] for alert in alerts)
+    elif fmt == "json":
+        json.dump([alert.to_dict() for alert in alerts], out, ensure_ascii=False, indent=1)
+        out.write("\n")
+    else:
+        out.writelines(json.dumps(alert.to_dict(), ensure_ascii=False) + "\n"
+                       for alert in alerts)
