@@ -284,10 +284,18 @@ def test_a_bad_keyed_file_is_refused_clearly(samples_db: Path, tmp_path: Path, t
     assert "Traceback" not in result.output
 
 
-def test_audit_without_a_keyed_file_says_what_to_give(samples_db: Path) -> None:
+def test_audit_alone_checks_printed_forms_against_scanned_pages(samples_db: Path) -> None:
+    # The samples were never printed with this store: every serial read is unregistered.
     result = _run("audit", "--db", str(samples_db))
-    assert result.exit_code == ExitCode.CONFIG
-    assert "-o audit.pdf" in result.stderr and "--against keyed.csv" in result.stderr
+    assert result.exit_code == ExitCode.OK
+    assert "printed forms that never came back: 0" in result.stdout
+    assert "scanned pages whose serial this store never printed: 9" in result.stdout
+    assert f"(serial {OK_PAGE})" in result.stdout
+
+
+def test_a_report_without_a_keyed_file_says_what_to_give(samples_db: Path, tmp_path: Path) -> None:
+    result = _run("audit", "--db", str(samples_db), "--report", str(tmp_path / "disc.csv"))
+    assert result.exit_code == ExitCode.CONFIG and "--against keyed.csv" in result.stderr
 
 
 # --- pure parts ----------------------------------------------------------------------------

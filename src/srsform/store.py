@@ -14,13 +14,14 @@ is damaged, read-only, on a full disk or another application's is one clear Stor
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import sqlite3
 import tempfile
 import time
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -36,13 +37,15 @@ from .records import (
     PageFilter,
     PageResult,
     PrintedForm,
+    ScanOrigin,
+    SessionPage,
     StoredPage,
     whole_number,
 )
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 APPLICATION_ID = 0x53525346  # "SRSF" in the file header (PRAGMA application_id): srsform's store
 BUSY_TIMEOUT_S = 30.0  # how long to wait for another process's write before giving up
 # A file that could not be read is known by its path, not its content: its sources row holds
@@ -150,10 +153,27 @@ _MIGRATIONS: dict[int, str] = {
     );
     CREATE INDEX printed_client ON printed(client, session);
     """,
+    4: """
+    -- Scan runs: the pages each `srsform scan` (or each file `srsform watch` reads) stored,
+    -- so that "the last scan" names exactly those (srsform alerts). Pages stored before
+    -- this version have none.
+    CREATE TABLE scan_runs (
+        id INTEGER PRIMARY KEY,
+        started_at TEXT NOT NULL
+    );
+    ALTER TABLE pages ADD COLUMN scan_run INTEGER REFERENCES scan_runs(id);
+    CREATE INDEX pages_run ON pages(scan_run);
+    -- One client's forms, for the clinician report.
+    CREATE INDEX pages_client ON pages(client, session);
+    """,
 }
 # A page's day for date filters: its session date from the register, else the day it was read.
 _PAGE_DAY = "COALESCE(r.session_date, substr(p.scanned_at, 1, 10))"
 _REGISTER_JOIN = "LEFT JOIN printed r ON r.serial = p.serial AND r.template = p.template"
+# A score or total as whole_number gives it (7, not 7.0), computed in SQLite for bulk reads.
+_WHOLE = "CASE WHEN {0} = CAST({0} AS INTEGER) THEN CAST({0} AS INTEGER) ELSE {0} END"
+# A page of a client's session: the clinician report and alerts read only these.
+_SESSION_PAGE = "p.client IS NOT NULL AND p.session IS NOT NULL"
 
 
 def file_sha256(path: str | Path) -> str:
@@ -190,10 +210,14 @@ class Store:
     """An open store; use as a context manager. Only the parent process writes.
 
     Raises StoreError when the file is not a usable srsform store; inside the `with` block,
-    an SQLite error that is the store's (damaged, read-only, busy, disk full) becomes one."""
+    an SQLite error that is the store's (damaged, read-only, busy, disk full) becomes one.
+    With `check` (the default) the whole file is checked first (PRAGMA quick_check: about a
+    second per 140 MB); a command that reads a few pages may skip that, and still meets
+    damage in what it reads as a StoreError."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, check: bool = True) -> None:
         self.path = Path(path)
+        self._check = check
         if not self.path.exists():
             try:  # without O_EXCL: another process may be creating it at this moment
                 os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
@@ -205,6 +229,7 @@ class Store:
             self.db = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT_S)
         except sqlite3.Error as exc:
             raise self._error(exc) from None
+        self._run: int | None = None
         try:
             self._open()
         except sqlite3.Error as exc:
@@ -230,9 +255,10 @@ class Store:
     def _open(self) -> None:
         """Check the file is an intact srsform store (or a new, empty file), then set it up
         and bring its schema up to date, all before anything else touches it."""
-        problems = [row[0] for row in self.db.execute("PRAGMA quick_check")]
-        if problems != ["ok"]:
-            raise self._damaged("; ".join(problems[:3]))
+        if self._check:
+            problems = [row[0] for row in self.db.execute("PRAGMA quick_check")]
+            if problems != ["ok"]:
+                raise self._damaged("; ".join(problems[:3]))
         self._check_ours()  # read-only: another application's file is left as it was
         self._use_wal()
         self.db.execute("PRAGMA synchronous=FULL")
@@ -419,15 +445,22 @@ class Store:
                                crop.left_end_mm, crop.right_end_mm, crop.mark_x_mm)
         return str(page_path.relative_to(self.path.parent)), crops
 
+    def start_run(self) -> int:
+        """Begin a scan run: the pages saved from now on belong to it (see last_scan)."""
+        cursor = self.db.execute("INSERT INTO scan_runs (started_at) VALUES (?)", (_now(),))
+        self._run = int(cursor.lastrowid)
+        return self._run
+
     def save_page(self, source_id: int, result: PageResult) -> PageResult:
         """Store one page's result in one transaction; returns it as stored (flagged when
-        the same page image or form serial was already read elsewhere).
+        the same page image or form serial was already read elsewhere). The page belongs to
+        the current scan run (one is begun if none was).
 
         A result the store cannot hold (a value out of range) is stored as an `error` record
         saying so instead: one page never sinks a batch. StoreError when the store itself
         cannot be written (busy, full disk, damaged): nothing of this page is stored."""
         try:
-            return self._save_page(source_id, result)
+            return self._save_pages(source_id, [result])[0]
         except sqlite3.Error as exc:
             if _store_fault(exc):
                 raise self._error(exc) from None
@@ -439,54 +472,71 @@ class Store:
         reason = (f"this page's record could not be stored ({type(failure).__name__}: "
                   f"{failure}); please report it")
         try:
-            return self._save_page(source_id, PageResult(result.source, result.page, "error",
-                                                         reasons=(reason,)))
+            return self._save_pages(source_id, [PageResult(result.source, result.page, "error",
+                                                           reasons=(reason,))])[0]
         except sqlite3.Error as exc:
             raise self._error(exc) from None
 
-    def _save_page(self, source_id: int, result: PageResult) -> PageResult:
+    def save_pages(self, source_id: int, results: Sequence[PageResult]) -> list[PageResult]:
+        """Store pages of one source in one transaction, as save_page does each: an import
+        of many records commits once instead of once a page. When one of them cannot be
+        stored, each is stored on its own, as save_page does (that one as an `error`)."""
+        try:
+            return self._save_pages(source_id, results)
+        except sqlite3.Error as exc:
+            if _store_fault(exc):
+                raise self._error(exc) from None
+        except (OverflowError, ValueError, TypeError):
+            pass
+        return [self.save_page(source_id, result) for result in results]
+
+    def _save_pages(self, source_id: int, results: Sequence[PageResult]) -> list[PageResult]:
+        """All or none, in one transaction."""
+        if self._run is None:
+            self.start_run()
+        with self.transaction():
+            return [self._write_page(source_id, result) for result in results]
+
+    def _write_page(self, source_id: int, result: PageResult) -> PageResult:
+        result = self._flag_duplicates(source_id, result)
         evidence_path, crops, result = self._write_evidence(source_id, result)
         image_sha256 = result.image_sha256
-        with self.transaction():
-            result = self._flag_duplicates(source_id, result)
-            existing = self.db.execute("SELECT id FROM pages WHERE source_id=? AND "
-                                       "page_index=?", (source_id, result.page)).fetchone()
-            if existing is not None:
-                page_id = existing[0]
-                self.db.execute("DELETE FROM items WHERE page_id=?", (page_id,))
-                self.db.execute("DELETE FROM page_flags WHERE page_id=?", (page_id,))
-                self.db.execute("DELETE FROM page_reasons WHERE page_id=?", (page_id,))
-                self.db.execute(
-                    "UPDATE pages SET image_sha256=?, status=?, template=?, layout=?, serial=?,"
-                    " client=?, session=?, rotation=?, print_scale=?, total=?, rule=?, "
-                    "scanned_at=? WHERE id=?", (*self._page_values(result, image_sha256),
-                                                page_id))
-            else:
-                page_id = self.db.execute(
-                    "INSERT INTO pages (image_sha256, status, template, layout, serial, client,"
-                    " session, rotation, print_scale, total, rule, scanned_at, source_id, "
-                    "page_index) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (*self._page_values(result, image_sha256), source_id, result.page)
-                ).lastrowid
-            self.db.executemany("INSERT INTO page_flags VALUES (?, ?)",
-                                [(page_id, f) for f in dict.fromkeys(result.flags)])
-            self.db.executemany("INSERT INTO page_reasons VALUES (?, ?, ?)",
-                                [(page_id, i, r) for i, r in enumerate(result.reasons)])
-            self.db.executemany(
-                "INSERT INTO items (page_id, position, key, mm, score, status, confidence, "
-                "crop_path, crop_x_mm, left_end_mm, right_end_mm, mark_x_mm) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(page_id, i, it.key, it.mm, it.score, it.status, it.confidence,
-                  *crops.get(it.key, (None,) * 5)) for i, it in enumerate(result.items)])
-            self.db.execute("UPDATE pages SET evidence_path=? WHERE id=?",
-                            (evidence_path, page_id))
+        existing = self.db.execute("SELECT id FROM pages WHERE source_id=? AND "
+                                   "page_index=?", (source_id, result.page)).fetchone()
+        if existing is not None:
+            page_id = existing[0]
+            self.db.execute("DELETE FROM items WHERE page_id=?", (page_id,))
+            self.db.execute("DELETE FROM page_flags WHERE page_id=?", (page_id,))
+            self.db.execute("DELETE FROM page_reasons WHERE page_id=?", (page_id,))
+            self.db.execute(
+                "UPDATE pages SET image_sha256=?, status=?, template=?, layout=?, serial=?,"
+                " client=?, session=?, rotation=?, print_scale=?, total=?, rule=?, "
+                "scanned_at=?, scan_run=? WHERE id=?",
+                (*self._page_values(result, image_sha256), page_id))
+        else:
+            page_id = self.db.execute(
+                "INSERT INTO pages (image_sha256, status, template, layout, serial, client,"
+                " session, rotation, print_scale, total, rule, scanned_at, scan_run, "
+                "source_id, page_index) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (*self._page_values(result, image_sha256), source_id, result.page)
+            ).lastrowid
+        self.db.executemany("INSERT INTO page_flags VALUES (?, ?)",
+                            [(page_id, f) for f in dict.fromkeys(result.flags)])
+        self.db.executemany("INSERT INTO page_reasons VALUES (?, ?, ?)",
+                            [(page_id, i, r) for i, r in enumerate(result.reasons)])
+        self.db.executemany(
+            "INSERT INTO items (page_id, position, key, mm, score, status, confidence, "
+            "crop_path, crop_x_mm, left_end_mm, right_end_mm, mark_x_mm) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(page_id, i, it.key, it.mm, it.score, it.status, it.confidence,
+              *crops.get(it.key, (None,) * 5)) for i, it in enumerate(result.items)])
+        self.db.execute("UPDATE pages SET evidence_path=? WHERE id=?", (evidence_path, page_id))
         return result
 
-    @staticmethod
-    def _page_values(result: PageResult, image_sha256: str | None) -> tuple:
+    def _page_values(self, result: PageResult, image_sha256: str | None) -> tuple:
         return (image_sha256, result.status, result.template, result.layout, result.serial,
                 result.client, result.session, result.rotation, result.print_scale,
-                result.total, result.rule, _now())
+                result.total, result.rule, _now(), self._run)
 
     def _flag_duplicates(self, source_id: int, result: PageResult) -> PageResult:
         """Flag a page whose image or form serial was already read from another page.
@@ -605,6 +655,13 @@ class Store:
         return [(page, result) for page, result in self.pages(sources)
                 if page.page_id in wanted]
 
+    def scan_origin(self, page_id: int) -> ScanOrigin | None:
+        """The file hash, page number and read time of a stored page."""
+        row = self.db.execute("SELECT s.sha256, p.page_index, p.scanned_at FROM pages p JOIN "
+                              "sources s ON s.id = p.source_id WHERE p.id=?", (page_id,)
+                              ).fetchone()
+        return None if row is None else ScanOrigin(*row)
+
     def page_by_id(self, page_id: int) -> tuple[StoredPage, PageResult] | None:
         found = self._pages_where("p.id=?", (page_id,))
         return found[0] if found else None
@@ -616,16 +673,6 @@ class Store:
 
     def pages_with_serial(self, serial: str) -> list[tuple[StoredPage, PageResult]]:
         return self._pages_where("p.serial=?", (serial,))
-
-    def page_ids_with_serial(self, serial: str) -> list[int]:
-        rows = self.db.execute("SELECT id FROM pages WHERE serial=? ORDER BY id", (serial,))
-        return [page_id for (page_id,) in rows]
-
-    def page_ids_of_session(self, client: str, session: int) -> list[int]:
-        """Stored pages of one client's session (whatever their template)."""
-        rows = self.db.execute("SELECT id FROM pages WHERE client=? AND session=? ORDER BY id",
-                               (client, session))
-        return [page_id for (page_id,) in rows]
 
     def source_by_path(self, path: str) -> int | None:
         """A stored source by the path it was scanned as, else by the content of `path`."""
@@ -768,25 +815,95 @@ class Store:
             f"WHERE p.serial IS NOT NULL AND r.serial IS NULL {condition} ORDER BY p.id", args)
         return [StoredPage(*row[:6], self.beside(row[6])) for row in rows]
 
+    # --- clients' sessions, for the clinician report and alerts ----------------------------
+
+    def clients(self, where: PageFilter | None = None) -> list[str]:
+        """Client codes with a stored session page that `where` selects (by client, template
+        and date), sorted."""
+        condition, args = _filter_sql(where)
+        dated = where is not None and (where.since or where.until)
+        rows = self.db.execute(
+            f"SELECT DISTINCT p.client FROM pages p {_REGISTER_JOIN if dated else ''} "
+            f"WHERE {_SESSION_PAGE} {condition} ORDER BY p.client", args)
+        return [client for (client,) in rows]
+
+    def last_scan(self) -> tuple[int, str, list[str]] | None:
+        """The latest scan run that stored a page: its id, when it started (UTC) and the
+        clients whose session pages it stored; None when no run was recorded."""
+        row = self.db.execute("SELECT r.id, r.started_at FROM scan_runs r WHERE EXISTS "
+                              "(SELECT 1 FROM pages p WHERE p.scan_run = r.id) "
+                              "ORDER BY r.id DESC LIMIT 1").fetchone()
+        if row is None:
+            return None
+        clients = [client for (client,) in self.db.execute(
+            f"SELECT DISTINCT p.client FROM pages p WHERE p.scan_run=? AND {_SESSION_PAGE} "
+            "ORDER BY p.client", (row[0],))]
+        return row[0], row[1], clients
+
+    def session_pages(self, clients: Sequence[str] | None = None) -> list[SessionPage]:
+        """Every stored page with a client code and a session number (only `clients`' when
+        given), with its items, flags, reasons, register date and corrections; in client,
+        session and storage order. A fixed handful of queries, whatever the number of pages."""
+        condition, args = _SESSION_PAGE, []
+        if clients is not None:
+            condition += " AND p.client IN (SELECT value FROM json_each(?))"
+            args.append(json.dumps(list(clients)))
+        by_page: dict[str, dict[int, list]] = {"items": {}, "flags": {}, "reasons": {},
+                                               "corrections": {}}
+        queries = {
+            "items": f"SELECT x.page_id, x.key, x.mm, {_WHOLE.format('x.score')}, x.status, "
+                     "x.confidence FROM items x",
+            "flags": "SELECT x.page_id, x.flag FROM page_flags x",
+            "reasons": "SELECT x.page_id, x.reason FROM page_reasons x",
+            "corrections": f"SELECT {', '.join('x.' + c for c in _CORRECTION_COLUMNS.split(', '))}"
+                           " FROM corrections x",
+        }
+        order = {"items": "x.id", "flags": "x.rowid", "reasons": "x.page_id, x.position",
+                 "corrections": "x.id"}
+        for name, query in queries.items():
+            page_column = 1 if name == "corrections" else 0
+            found = by_page[name]
+            for row in self.db.execute(f"{query} JOIN pages p ON p.id = x.page_id WHERE "
+                                       f"{condition} ORDER BY {order[name]}", args):
+                found.setdefault(row[page_column], []).append(row)
+        paths = dict(self.db.execute("SELECT id, path FROM sources"))
+        pages = self.db.execute(
+            "SELECT p.id, p.source_id, p.page_index, p.status, p.template, p.layout, p.serial, "
+            f"p.client, p.session, p.rotation, p.print_scale, {_WHOLE.format('p.total')}, "
+            f"p.rule, r.session_date, p.scanned_at, p.scan_run FROM pages p {_REGISTER_JOIN} "
+            f"WHERE {condition} ORDER BY p.client, p.session, p.id", args)
+        return [self._session_page(row, paths, by_page) for row in pages]
+
+    @staticmethod
+    def _session_page(row: tuple, paths: dict[int, str], by_page: dict[str, dict[int, list]]
+                      ) -> SessionPage:
+        # Positional arguments: this runs once a page over whole stores.
+        page_id = row[0]
+        items = tuple([ItemScore(*item[1:], ()) for item in by_page["items"].get(page_id, ())])
+        flags = by_page["flags"].get(page_id)
+        reasons = by_page["reasons"].get(page_id)
+        result = PageResult(
+            paths[row[1]], row[2], row[3], row[4], row[5], row[6], row[7], row[8], row[9],
+            row[10], items, row[11], tuple([f for _, f in flags]) if flags else (), row[12],
+            tuple([r for _, r in reasons]) if reasons else (), None, None, row[13])
+        trail = by_page["corrections"].get(page_id)
+        return SessionPage(page_id, result, tuple([Correction(*c) for c in trail]) if trail
+                           else (), row[14], row[15])
+
     # --- the audit report ------------------------------------------------------------------
 
-    def audit_pages(self, client: str | None = None, since: str | None = None
-                    ) -> list[AuditPage]:
-        """Stored pages (one client's, or scanned on or after `since`), oldest first, with
-        their machine readings, evidence and which items a person corrected."""
+    def audit_pages(self, page_ids: Collection[int] | None = None) -> list[AuditPage]:
+        """Stored pages (all, or those of `page_ids`), oldest first, with their machine
+        readings, evidence and which items a person corrected."""
         query = ("SELECT p.id, s.path, p.page_index, p.status, p.template, p.serial, p.client, "
                  "p.session, p.print_scale, p.total, p.evidence_path, p.scanned_at FROM pages p "
-                 "JOIN sources s ON s.id = p.source_id WHERE 1=1")
-        args: list = []
-        if client is not None:
-            query += " AND p.client = ?"
-            args.append(client)
-        if since is not None:
-            query += " AND p.scanned_at >= ?"
-            args.append(since)
+                 "JOIN sources s ON s.id = p.source_id")
+        wanted = None if page_ids is None else set(page_ids)
         pages = []
-        for row in self.db.execute(query + " ORDER BY p.id", args).fetchall():
+        for row in self.db.execute(query + " ORDER BY p.id").fetchall():
             page_id = row[0]
+            if wanted is not None and page_id not in wanted:
+                continue
             corrected = {k for (k,) in self.db.execute(
                 "SELECT DISTINCT item_key FROM corrections WHERE page_id=?", (page_id,))}
             items = tuple(AuditItem(*item, corrected=item[0] in corrected)
@@ -799,7 +916,8 @@ class Store:
             reasons = tuple(r for (r,) in self.db.execute(
                 "SELECT reason FROM page_reasons WHERE page_id=? ORDER BY position",
                 (page_id,)))
-            pages.append(AuditPage(source=row[1], page=row[2], status=row[3], template=row[4],
+            pages.append(AuditPage(page_id=page_id, source=row[1], page=row[2],
+                                   status=row[3], template=row[4],
                                    serial=row[5], client=row[6], session=row[7],
                                    print_scale=row[8], total=row[9], flags=flags,
                                    reasons=reasons, evidence_path=row[10], scanned_at=row[11],
