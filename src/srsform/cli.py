@@ -219,7 +219,8 @@ def _complete_template(ctx: click.Context, param: click.Parameter, incomplete: s
     return [CompletionItem(name) for name in names] or [CompletionItem(incomplete, type="file")]
 
 
-_TEMPLATE_HELP = "Bundled template name (see `srsform templates`) or path to a template .toml."
+_TEMPLATE_HELP = ("Bundled or example template name (see `srsform templates`) or path to a "
+                  "template .toml.")
 _DB_HELP = (f"The record store (SQLite). Default: ${ENV_VAR}, else {STORE_NAME} in the "
             "current folder if there is one, else your per-user store (see `srsform info`).")
 
