@@ -214,6 +214,7 @@ def test_the_german_example_prints_and_scans_through_the_commands(tmp_path: Path
     ("items[1].label", "Цели\\u0007 и темы", ("field 'items[1].label'", "'\\x07' (U+0007)",
                                              "control")),
     ("labels.date", "日付:", ("field 'labels.date'", "'日' (U+65E5)", "'付' (U+4ED8)")),
+    ("title", "Κλίμακα\\nαξιολόγησης", ("field 'title'", "'\\x0a' (U+000A)")),
 ])
 def test_a_character_the_font_lacks_exits_3_naming_it_and_the_field(
         field: str, text: str, needles: tuple[str, ...], tmp_path: Path) -> None:

@@ -116,16 +116,15 @@ class EmbeddedCanvas(Canvas):
 
 
 def font_label(font: str) -> str:
-    """A font's own full name (e.g. 'DejaVu Sans Bold'), for messages."""
-    face = pdfmetrics.getFont(font).face
-    name = getattr(face, "name", font)
+    """A font's own PostScript name (e.g. 'DejaVuSans-Bold'), for messages."""
+    name = getattr(pdfmetrics.getFont(font).face, "name", font)
     return name.decode("latin-1") if isinstance(name, bytes) else str(name)
 
 
 def missing_glyphs(text: str, font: str) -> list[str]:
     """The characters of `text` that `font` has no glyph for, each once, in order."""
-    covered = pdfmetrics.getFont(font).face.charToGlyph
-    return list(dict.fromkeys(ch for ch in text if ord(ch) not in covered and ch != "\n"))
+    covered = _glyphs(font)
+    return list(dict.fromkeys(ch for ch in text if ord(ch) not in covered))
 
 
 def check_drawable(text: str, font: str, field: str, source: str) -> None:
@@ -160,12 +159,15 @@ def drawable(text: str, font: str) -> str:
     shaped script, a control character) replaced by its `\\uXXXX` escape: for report text
     that is not a template's (file names, reasons, notes), which must print, never as
     boxes."""
-    covered = pdfmetrics.getFont(font).face.charToGlyph
-    if all(ord(ch) in covered and ch.isprintable() and not _is_rtl(ch)
-           and not _shaped_script(ch) for ch in text):
+    covered = _glyphs(font)
+
+    def draws(ch: str) -> bool:
+        return (ord(ch) in covered and ch.isprintable() and not _is_rtl(ch)
+                and not _shaped_script(ch))
+
+    if all(draws(ch) for ch in text):
         return text
-    return "".join(ch if ord(ch) in covered and ch.isprintable() and not _is_rtl(ch)
-                   and not _shaped_script(ch) else _escape(ch) for ch in text)
+    return "".join(ch if draws(ch) else _escape(ch) for ch in text)
 
 
 def describe_chars(chars: list[str], limit: int = 8) -> str:
@@ -222,9 +224,19 @@ def _is_rtl(ch: str) -> bool:
     return unicodedata.bidirectional(ch) in _RTL_CLASSES
 
 
-def _shaped_script(ch: str | list[str]) -> str | None:
-    code = ord(ch[0] if isinstance(ch, list) else ch)
+def _shaped_script(ch: str) -> str | None:
+    """The name of the script `ch` belongs to if it is one srsform cannot shape."""
+    code = ord(ch)
     return next((name for low, high, name in _SHAPED_SCRIPTS if low <= code <= high), None)
+
+
+def _glyphs(font: str) -> dict[int, int]:
+    """The code points `font` has glyphs for; ValueError for a font that is not embedded."""
+    covered = getattr(pdfmetrics.getFont(font).face, "charToGlyph", None)
+    if covered is None:
+        raise ValueError(f"{font} is not an embedded TrueType font: draw srsform's PDFs with "
+                         "the fonts of fonts.default_fonts() or fonts.template_fonts()")
+    return covered
 
 
 def _scripts(chars: list[str]) -> str:

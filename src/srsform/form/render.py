@@ -135,7 +135,9 @@ def _letter_form(template: Template, layout: Layout) -> _Lettering:
     fonts = template_fonts(template)
     source = template.source
     for field, text, bold in template.printed_texts():
-        check_drawable(text, fonts.pick(bold), field, source)
+        # A newline breaks the instructions' lines; anywhere else it would print as a box.
+        checked = text.replace("\n", " ") if field == "instructions" else text
+        check_drawable(checked, fonts.pick(bold), field, source)
     for font in dict.fromkeys((fonts.regular, fonts.bold)):
         check_drawable(CODE_CHARS, font, "font (client codes, dates and the page footer "
                        "need Latin letters and digits)", source)
