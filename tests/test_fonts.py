@@ -379,3 +379,21 @@ def test_printing_finds_dejavu_without_importing_matplotlib() -> None:
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                           check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_a_platypus_report_on_the_embedded_canvas_embeds_every_font(tmp_path: Path) -> None:
+    # How another report (the clinician report) is to use the module: see fonts.py.
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.platypus import Paragraph, SimpleDocTemplate
+
+    from srsform.form.fonts import EmbeddedCanvas, default_fonts, drawable
+
+    fonts = default_fonts()
+    out = tmp_path / "report.pdf"
+    style = ParagraphStyle("body", fontName=fonts.regular)
+    SimpleDocTemplate(str(out)).build(
+        [Paragraph(f"Ελένη <b>C1042</b> <i>{drawable('检查', fonts.regular)}</i>", style)],
+        canvasmaker=EmbeddedCanvas)
+    assert pdf_fonts(out) == {"DejaVuSans": True, "DejaVuSans-Bold": True,
+                              "DejaVuSans-Oblique": True}
+    assert extracted_lines(out) == ["Ελένη C1042 \\u68c0\\u67e5"]

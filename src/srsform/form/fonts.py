@@ -16,12 +16,14 @@ therefore draws with fonts registered here, which reportlab embeds as subsets:
   as a box or in the wrong order.
 - `wrap(text, font, size, width_pt)`: lines that fit a width, breaking between words (and
   between the characters of Chinese and Japanese, which have no spaces).
-
 - `EmbeddedCanvas(target, fonts, pagesize=...)`: a reportlab Canvas for srsform's PDFs. It
   starts in `fonts.regular` (a plain Canvas starts in Helvetica and names it on every page,
   drawn or not), and its drawString, drawRightString and drawCentredString pass their text
   through `drawable` in the current font. Draw with `fonts.regular` and `fonts.bold` only.
   A reportlab Drawing drawn on it needs `initialFontName=fonts.regular` for the same reason.
+  With platypus, pass `canvasmaker=EmbeddedCanvas` and styles with `fontName=fonts.regular`
+  (`<b>` maps to the bold face); Paragraphs draw through text objects, not drawString, so
+  pass their text through `drawable` (and escape it for Paragraph markup) yourself.
 
 `pdffonts` on a PDF made this way lists only embedded fonts (a test checks each writer).
 """
@@ -100,7 +102,9 @@ class EmbeddedCanvas(Canvas):
 
     def __init__(self, target: Any, fonts: Fonts | None = None, **kwargs: Any) -> None:
         self.fonts = fonts or default_fonts()
-        super().__init__(target, initialFontName=self.fonts.regular, **kwargs)
+        # Whatever a caller (platypus passes its own, Helvetica by default) asks for.
+        kwargs["initialFontName"] = self.fonts.regular
+        super().__init__(target, **kwargs)
 
     def drawString(self, x: float, y: float, text: str, *args: Any,  # noqa: N802
                    **kwargs: Any) -> None:
