@@ -47,6 +47,7 @@ instructions = "Поставьте отметку на каждой линии: 
 client = "Κωδικός πελάτη:"
 session = "Сеанс:"
 date = "Ημερομηνία:"
+layout = "макет"
 page = "страница"
 print_note = "Печатать в масштабе 100 % (фактический размер), не «по размеру страницы»."
 
@@ -154,12 +155,13 @@ def test_greek_and_cyrillic_print_embedded_and_extract_as_written(tmp_path: Path
     template = load_template(path)
     lines = extracted_lines(out)
     (footer,) = [line for line in lines if line.startswith("srsform ")]
-    assert re.fullmatch(rf"srsform srs 1\.0 \| layout {BUNDLED_LAYOUT_ID} \| страница "
+    assert re.fullmatch(rf"srsform srs 1\.0 \| макет {BUNDLED_LAYOUT_ID} \| страница "
                         r"[0-9A-Z]{12}", footer)
     values = {"C-0042", "3", "2026-05-04"}
     shown = [line for line in lines if line != footer and line not in values]
-    texts = [text for field, text, _ in template.printed_texts() if field != "labels.page"]
-    assert Counter(shown) == Counter(texts)  # labels.page is in the footer, checked above
+    footer_words = ("labels.layout", "labels.page")  # in the footer, checked above
+    texts = [text for field, text, _ in template.printed_texts() if field not in footer_words]
+    assert Counter(shown) == Counter(texts)
     assert values <= set(lines)
 
 

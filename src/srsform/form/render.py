@@ -230,10 +230,11 @@ def _draw_page(page: _Page, template: Template, layout: Layout, lettering: _Lett
     for geom in layout.lines:
         _draw_line(page, geom)
     fx, fy = layout.footer_at
-    footer = (f"srsform {template.id} {template.version} | layout {layout.layout_id} | "
-              f"{template.labels.page} {spec.code.serial}")
+    labels = template.labels
+    footer = (f"srsform {template.id} {template.version} | {labels.layout} "
+              f"{layout.layout_id} | {labels.page} {spec.code.serial}")
     size = _fit(footer, lettering.fonts.regular, FOOTER_PT, FORM_W_MM - 2 * fx,
-                "labels.page", template.source)
+                "labels.layout/labels.page", template.source)
     page.text(_Text(footer, fx, fy, lettering.fonts.regular, size))
 
 

@@ -59,11 +59,13 @@ class FlagRule:
 @dataclass(frozen=True)
 class Labels:
     """The printed words besides the title, instructions and items: the field labels, the
-    word before the page serial in the footer, and the note on printing at true size."""
+    words before the layout id and the page serial in the footer, and the note on printing
+    at true size."""
 
     client: str = "Client code:"
     session: str = "Session:"
     date: str = "Date:"
+    layout: str = "layout"
     page: str = "page"
     print_note: str = "Print at 100% (actual size). Do not use 'fit to page'."
 
