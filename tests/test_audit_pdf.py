@@ -17,6 +17,7 @@ from click.testing import CliRunner, Result
 
 from srsform.cli import main
 from srsform.records import PAGE_STATUSES
+from support.pdffonts import pdf_fonts
 from support.synth import make_stack, write_scanner_pdf
 
 if TYPE_CHECKING:
@@ -160,6 +161,24 @@ def test_a_corrected_item_shows_the_value_in_force_the_reading_and_who(
     who = next(line for line in lines if line.startswith("corrected by"))
     assert "ana.auditor" in who and "checked the paper" in " ".join(lines)
     assert f"total {form.total - truth + decided} " in " ".join(lines)  # the total in force
+
+
+def test_the_report_embeds_its_fonts_and_prints_any_script_or_escapes(
+        clinic_db: Path, clinic: Clinic, tmp_path: Path) -> None:
+    # A reviewer's name and note in Greek print as written; Chinese, which DejaVu Sans
+    # lacks, and Hebrew, which would print in the wrong order, print as escapes.
+    form = _clinic_form(clinic, "srs", "C1003", 1)
+    assert CliRunner().invoke(main, [
+        "review", "set", form.code.serial, "overall", "accept", "--who", "Ελένη",
+        "--why", "έλεγχος 检查 שלום", "--db", str(clinic_db)]).exit_code == 0
+    out = tmp_path / "audit.pdf"
+    assert _audit("--db", str(clinic_db), "-o", str(out)).exit_code == 0
+    fonts = pdf_fonts(out)
+    assert fonts and all(fonts.values()), fonts  # `pdffonts`: every font embedded
+    assert {"DejaVuSans", "DejaVuSans-Bold"} <= set(fonts)
+    text = " ".join(" ".join(_pdf_pages(out)).split())
+    assert "corrected by Ελένη" in text
+    assert "έλεγχος \\u68c0\\u67e5 \\u05e9\\u05dc\\u05d5\\u05dd" in text
 
 
 def test_keyed_discrepancies_are_marked_on_their_form(clinic: Clinic, tmp_path: Path) -> None:

@@ -35,6 +35,7 @@ from srsform.form.pagecode import (
     parse_payload,
 )
 from srsform.form.templates import load_template
+from support.pdffonts import pdf_fonts
 
 PAPER_PT = {"a4": (595.28, 841.89), "letter": (612.0, 792.0)}
 PAGE_SIZE_TOLERANCE_PT = 0.5
@@ -387,6 +388,12 @@ def test_print_at_100_percent_note_is_on_every_page(
     assert len(texts) == case.pages
     for text in texts:
         assert "Print at 100%" in text and "fit to page" in text
+
+
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+def test_every_font_on_the_page_is_embedded(case: PrintCase, printed: dict[str, Path]) -> None:
+    fonts = pdf_fonts(printed[case.name])
+    assert set(fonts) == {"DejaVuSans", "DejaVuSans-Bold"} and all(fonts.values()), fonts
 
 
 def test_templates_lists_bundled_forms_with_version_and_title() -> None:

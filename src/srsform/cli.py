@@ -23,7 +23,7 @@ from .errors import ConfigError, ExitCode, OutputError, SrsformError
 from .form.layout import PAPERS_MM, build_layout
 from .form.pagecode import PageCode, new_serial
 from .form.roster import read_roster
-from .form.templates import bundled_names, load_bundled, load_template
+from .form.templates import bundled_names, example_names, load_bundled, load_template
 from .outputs import STDOUT, atomic_output, check_writable
 from .places import ENV_VAR, STORE_NAME, find_store, make_store_folder, network_share
 from .records import PAGE_STATUSES, PageFilter, PageResult, PrintedForm
@@ -263,19 +263,26 @@ def info_command(db_path: Path | None) -> None:
 @main.command("templates", epilog=_epilog([(ExitCode.OK, "the templates were listed")],
                                           "srsform templates"))
 def templates_command() -> None:
-    """List the bundled templates (id, version, title)."""
+    """List the bundled templates (id, version, title), then the example translations (name,
+    version, title): print one with --template NAME; its forms are read as the id it keeps."""
     for template in load_bundled():
         click.echo(f"{template.id}\t{template.version}\t{template.title}")
+    for name in example_names():
+        example = load_template(name)
+        click.echo(f"{name}\t{example.version}\t{example.title} (example: read as "
+                   f"'{example.id}')")
 
 
 def _complete_template(ctx: click.Context, param: click.Parameter, incomplete: str
                        ) -> list[CompletionItem]:
     """Shell completion for --template: a bundled name, else a template file's path."""
-    names = [name for name in bundled_names() if name.startswith(incomplete)]
+    names = [name for name in [*bundled_names(), *example_names()]
+             if name.startswith(incomplete)]
     return [CompletionItem(name) for name in names] or [CompletionItem(incomplete, type="file")]
 
 
-_TEMPLATE_HELP = "Bundled template name (see `srsform templates`) or path to a template .toml."
+_TEMPLATE_HELP = ("Bundled or example template name (see `srsform templates`) or path to a "
+                  "template .toml.")
 _DB_HELP = (f"The record store (SQLite). Default: ${ENV_VAR}, else {STORE_NAME} in the "
             "current folder if there is one, else your per-user store (see `srsform info`).")
 

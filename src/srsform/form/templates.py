@@ -1,8 +1,10 @@
 """Load and validate template files (templates/*.toml) into frozen dataclasses.
 
-A template is the instrument: its id, wording, items, scale and scoring rules. Geometry
-derived from it lives in layout.py. A template is chosen by bundled name (`srs`) or by a
-path to a clinic's own file (`./clinic-srs.toml`).
+A template is the instrument: its id, scale and scoring rules, and every word printed on
+the form (title, instructions, items, field labels, print note; English by default), with
+the font files for scripts the default font lacks. Geometry derived from it lives in
+layout.py; wording and fonts are not geometry. A template is chosen by bundled name (`srs`)
+or by a path to a clinic's own file (`./clinic-srs.toml`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -117,6 +120,30 @@ class AlertRule:
 
 
 @dataclass(frozen=True)
+class Labels:
+    """The printed words besides the title, instructions and items: the field labels, the
+    words before the layout id and the page serial in the footer, and the note on printing
+    at true size."""
+
+    client: str = "Client code:"
+    session: str = "Session:"
+    date: str = "Date:"
+    layout: str = "layout"
+    page: str = "page"
+    print_note: str = "Print at 100% (actual size). Do not use 'fit to page'."
+
+
+@dataclass(frozen=True)
+class FontFiles:
+    """A template's own TrueType font files, as absolute paths (bold is the regular file
+    when the template names none). Checked when the form is printed, not when loaded: a
+    scan never needs them."""
+
+    regular: str
+    bold: str
+
+
+@dataclass(frozen=True)
 class Scale:
     min: int
     max: int
@@ -137,10 +164,24 @@ class Template:
     source: str  # where it was loaded from, for messages
     role: str | None = None  # outcome | alliance: its chart in the clinician report
     alerts: tuple[AlertRule, ...] = ()
+    labels: Labels = Labels()
+    font: FontFiles | None = None  # None: the default font (DejaVu Sans)
 
     @property
     def highest_total(self) -> float:
         return float(self.scale.max * len(self.items))
+
+    def printed_texts(self) -> list[tuple[str, str, bool]]:
+        """Every text of the template printed on the form: (field, text, bold), the field
+        named as in the template file (`items[0].label`, `labels.client`)."""
+        texts = [("title", self.title, True), ("instructions", self.instructions, False)]
+        for i, item in enumerate(self.items):
+            texts += [(f"items[{i}].label", item.label, True),
+                      (f"items[{i}].left", item.left, False),
+                      (f"items[{i}].right", item.right, False)]
+        texts += [(f"labels.{name}", getattr(self.labels, name), False)
+                  for name in Labels.__dataclass_fields__]
+        return texts
 
     def rule_text(self) -> str:
         """The scoring rule recorded with every score, e.g. 'srs@1.0 nearest_cm_half_up; ...'."""
@@ -160,46 +201,67 @@ def is_valid_version(text: str) -> bool:
 
 
 def bundled_names() -> list[str]:
-    """Names of the templates shipped inside the package, sorted."""
-    folder = resources.files("srsform.template_files")
+    """Names of the templates shipped inside the package, sorted (each is its id)."""
+    return _names(resources.files("srsform.template_files"))
+
+
+def example_names() -> list[str]:
+    """Names of the example templates shipped inside the package (translations that keep
+    the id of the measure they translate, so they are not bundled templates), sorted."""
+    return _names(resources.files("srsform.template_files").joinpath("examples"))
+
+
+def _names(folder: Traversable) -> list[str]:
+    if not folder.is_dir():
+        return []
     return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
 
 
 def load_template(name_or_path: str | Path) -> Template:
-    """Load a bundled template by name, or a template file by path; validate it fully."""
-    text, source = _read_source(str(name_or_path))
+    """Load a bundled or example template by name, or a template file by path; validate it
+    fully."""
+    text, source, folder = _read_source(str(name_or_path))
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise TemplateError(f"{source}: not valid TOML: {exc}") from None
-    return parse_template(data, source)
+    return parse_template(data, source, folder)
 
 
 def load_bundled() -> list[Template]:
     return [load_template(name) for name in bundled_names()]
 
 
-def _read_source(name_or_path: str) -> tuple[str, str]:
+def _read_source(name_or_path: str) -> tuple[str, str, Path | None]:
+    """The template's text, its name for messages, and the folder its font paths are
+    relative to (None when the bundled templates are not files on disk)."""
     looks_like_path = name_or_path.endswith(".toml") or "/" in name_or_path or "\\" in name_or_path
     if not looks_like_path:
-        resource = resources.files("srsform.template_files").joinpath(f"{name_or_path}.toml")
-        if resource.is_file():
-            return resource.read_text(encoding="utf-8"), f"template '{name_or_path}'"
+        shipped = resources.files("srsform.template_files")
+        for resource in (shipped.joinpath(f"{name_or_path}.toml"),
+                         shipped.joinpath("examples", f"{name_or_path}.toml")):
+            if resource.is_file():
+                folder = resource.parent if isinstance(resource, Path) else None
+                return (resource.read_text(encoding="utf-8"), f"template '{name_or_path}'",
+                        folder)
         known = ", ".join(bundled_names())
+        examples = ", ".join(example_names())
         raise TemplateError(
-            f"unknown template '{name_or_path}': use one of {known}, or a path to a .toml file"
-        )
+            f"unknown template '{name_or_path}': use one of {known} (or an example: "
+            f"{examples}), or a path to a .toml file")
     path = Path(name_or_path)
     if not path.is_file():
         raise TemplateError(f"{path}: template file not found")
     try:
-        return path.read_text(encoding="utf-8"), str(path)
+        return path.read_text(encoding="utf-8"), str(path), path.parent
     except (OSError, UnicodeDecodeError) as exc:
         raise TemplateError(f"{path}: cannot read template file: {exc}") from None
 
 
-def parse_template(data: dict[str, Any], source: str) -> Template:
-    """Validate a parsed TOML document; errors name the file, the field and the problem."""
+def parse_template(data: dict[str, Any], source: str, folder: Path | None = None
+                   ) -> Template:
+    """Validate a parsed TOML document; errors name the file, the field and the problem.
+    `folder` is where the template's font paths are relative to."""
     fields = _Fields(data, source)
     template_id = fields.text("id")
     if not is_valid_key(template_id):
@@ -247,7 +309,36 @@ def parse_template(data: dict[str, Any], source: str) -> Template:
         source=source,
         role=role,
         alerts=alerts,
+        labels=_parse_labels(fields.table("labels"), source),
+        font=_parse_font(fields, folder),
     )
+
+
+def _parse_labels(data: dict[str, Any], source: str) -> Labels:
+    fields = _Fields(data, source, "labels.")
+    known = Labels.__dataclass_fields__
+    for name in data:
+        if name not in known:
+            fields.fail(name, f"unknown label: use {', '.join(known)}")
+    return Labels(**{name: fields.text(name, default=getattr(Labels, name)) for name in data})
+
+
+def _parse_font(fields: _Fields, folder: Path | None) -> FontFiles | None:
+    """The template's font files, resolved against its folder; None if it names none."""
+    regular = fields.text("font", default="") or None
+    bold = fields.text("font_bold", default="") or None
+    if regular is None:
+        if bold is not None:
+            fields.fail("font_bold", "needs a regular font file too: set font as well")
+        return None
+    if folder is None:
+        fields.fail("font", "a font file needs a template file to be relative to")
+    assert folder is not None
+
+    def resolve(path: str) -> str:
+        return str(folder / Path(path).expanduser())
+
+    return FontFiles(resolve(regular), resolve(bold or regular))
 
 
 def _parse_item(entry: Any, source: str, index: int) -> Item:
@@ -338,8 +429,12 @@ class _Fields:
         return default
 
     def text(self, name: str, default: Any = _MISSING) -> str:
+        """A string; required ones and those given must not be blank (an optional field is
+        left out, not set to "")."""
         value = self._get(name, default)
-        if not isinstance(value, str) or (default is _MISSING and not value.strip()):
+        given = name in self.data
+        if not isinstance(value, str) or ((default is _MISSING or given and default)
+                                          and not value.strip()):
             self.fail(name, f"must be a non-empty string, found {value!r}")
         return value
 

@@ -6,7 +6,9 @@ adds the agreement figures and lists every discrepancy. Then, per form, a page w
 value in force of each item (beside a corrected one, the machine's reading and who decided
 when and why; a keyed discrepancy marked) and each line cut out at true scale with a 0-10 cm
 ruler laid from the line's detected ends and the mark read; and a page with the original as
-large as the paper allows. Every page carries its number and the report's date.
+large as the paper allows. Every page carries its number and the report's date. Text is
+set in DejaVu Sans, embedded (form/fonts.py): a file name or note in another script prints
+as written, and what the font cannot draw prints as escapes, never as boxes.
 
 Draws from the store and the evidence files; never measures. reportlab, Pillow and
 matplotlib load only here (the CLI imports this module only to write a PDF).
@@ -28,6 +30,7 @@ from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader, simpleSplit
 from reportlab.pdfgen.canvas import Canvas
 
+from ..form.fonts import DEJAVU, DEJAVU_BOLD, EmbeddedCanvas
 from ..form.layout import CROP_PX_PER_MM, MARK_ZONE_HALF_HEIGHT_MM, PRINT_SCALE_TOLERANCE
 from ..records import PAGE_STATUSES, AuditItem, AuditPage, ItemScore, PageFilter
 from ..store import Store
@@ -43,6 +46,7 @@ from .keyed_audit import (
 from .register_check import RegisterCheck, format_register
 from .review import FormInForce, format_score, forms_in_force
 
+FONT, FONT_BOLD = DEJAVU, DEJAVU_BOLD  # embedded; EmbeddedCanvas registers them
 MARGIN_MM = 15.0
 PAGE_W_MM, PAGE_H_MM = A4[0] / mm, A4[1] / mm
 FOOTER_MM = 8.0  # from the bottom edge
@@ -122,7 +126,7 @@ def write_audit_pdf(store: Store, forms: Sequence[FormView], out: str | Path | B
     return len(shown)
 
 
-class _NumberedCanvas(Canvas):
+class _NumberedCanvas(EmbeddedCanvas):
     """A canvas that numbers its pages "page N of M" and dates them, once M is known."""
 
     def __init__(self, *args: Any, footer: str, **kwargs: Any) -> None:
@@ -137,7 +141,7 @@ class _NumberedCanvas(Canvas):
     def save(self) -> None:
         for number, state in enumerate(self._pages, start=1):
             self.__dict__.update(state)
-            self.setFont("Helvetica", 7.5)
+            self.setFont(FONT, 7.5)
             self.setFillColorRGB(0.3, 0.3, 0.3)
             self.drawString(MARGIN_MM * mm, FOOTER_MM * mm, self._footer)
             self.drawRightString((PAGE_W_MM - MARGIN_MM) * mm, FOOTER_MM * mm,
@@ -166,7 +170,7 @@ class _Flow:
 
     def text(self, text: str, size: float = 9.0, bold: bool = False, indent_mm: float = 0.0,
              rgb: tuple[float, float, float] = (0, 0, 0), font: str = "") -> None:
-        font = font or ("Helvetica-Bold" if bold else "Helvetica")
+        font = font or (FONT_BOLD if bold else FONT)
         width = (PAGE_W_MM - 2 * MARGIN_MM - indent_mm) * mm
         for line in simpleSplit(text, font, size, width) or [""]:
             top = self.need(size * 0.45)
@@ -283,7 +287,7 @@ def _table(flow: _Flow, rows: Sequence[Sequence[str]]) -> None:
     columns_mm = (0, 44, 56, 72, 88, 106, 140, 158)
     for n, row in enumerate(rows):
         top = flow.need(4.2)
-        flow.canvas.setFont("Helvetica-Bold" if n == 0 else "Helvetica", 8)
+        flow.canvas.setFont(FONT_BOLD if n == 0 else FONT, 8)
         for i, (cell, x) in enumerate(zip(row, columns_mm, strict=True)):
             if i == 0:
                 flow.canvas.drawString((MARGIN_MM + x) * mm, _y(top + 3), cell)
@@ -349,9 +353,9 @@ def _charts_png(pages: Counter, items: Counter, confidences: Sequence[float],
 def _form_page(canvas: Canvas, view: FormView, base: Path) -> None:
     page, result = view.audit, view.form.in_force
     x = MARGIN_MM * mm
-    canvas.setFont("Helvetica-Bold", 11)
+    canvas.setFont(FONT_BOLD, 11)
     canvas.drawString(x, _y(15), f"{page.source}  page {page.page}")
-    canvas.setFont("Helvetica", 8.5)
+    canvas.setFont(FONT, 8.5)
     who = f"client {page.client} session {page.session}" if page.client else "blank form"
     date = f"  session date {result.date}" if result.date else ""
     canvas.drawString(x, _y(21), f"{page.template}  serial {page.serial}  {who}{date}  "
@@ -367,9 +371,9 @@ def _form_page(canvas: Canvas, view: FormView, base: Path) -> None:
     _thumbnail(canvas, view, base)
     for item in page.items:
         top = _item_block(canvas, view, item, base, top + 3.0)
-    canvas.setFont("Helvetica", 7.5)
+    canvas.setFont(FONT, 7.5)
     for reason in page.reasons:
-        lines = simpleSplit(reason, "Helvetica", 7.5, (PAGE_W_MM - 2 * MARGIN_MM) * mm)
+        lines = simpleSplit(reason, FONT, 7.5, (PAGE_W_MM - 2 * MARGIN_MM) * mm)
         if top + 4 + 3.5 * len(lines) > PAGE_H_MM - FOOTER_MM - 6:
             break
         for line in lines:
@@ -381,7 +385,7 @@ def _form_page(canvas: Canvas, view: FormView, base: Path) -> None:
 def _discrepancy_note(canvas: Canvas, d: Discrepancy, top_mm: float) -> float:
     """A red line under the header: the keyed value this stored one differs from."""
     canvas.setFillColorRGB(*DISCREPANCY_RGB)
-    canvas.setFont("Helvetica-Bold", 8.5)
+    canvas.setFont(FONT_BOLD, 8.5)
     keyed = "blank" if d.keyed is None else format_score(d.keyed)
     canvas.drawString(MARGIN_MM * mm, _y(top_mm + 3.5), f"KEYED DISCREPANCY {d.item}: stored "
                       f"{format_score(d.stored, d.stored_status)}, keyed {keyed} (keyed file "
@@ -397,7 +401,7 @@ def _thumbnail(canvas: Canvas, view: FormView, base: Path) -> None:
     height = THUMB_W_MM * image.height / image.width
     canvas.drawImage(ImageReader(image), (PAGE_W_MM - MARGIN_MM - THUMB_W_MM) * mm,
                      _y(30 + height), THUMB_W_MM * mm, height * mm)
-    canvas.setFont("Helvetica", 6.5)
+    canvas.setFont(FONT, 6.5)
     canvas.drawString((PAGE_W_MM - MARGIN_MM - THUMB_W_MM) * mm, _y(32.5 + height),
                       "original: full size on the next page")
 
@@ -422,22 +426,22 @@ def _item_lines(view: FormView, item: AuditItem) -> list[tuple[str, str, tuple, 
                and item.score is not None else "no reading")
     machine = f"{reading} ({item.status}, confidence {item.confidence:.2f})"
     if value is None or decision is None:
-        lines = [(f"{item.key}: {machine}", "Helvetica-Bold",
+        lines = [(f"{item.key}: {machine}", FONT_BOLD,
                   STATUS_RGB.get(item.status, (0.3, 0.3, 0.3)), 9.0)]
     else:
         lines = [(f"{item.key}: {format_score(value.score, value.status)}   (value in force, "
-                  "set by a person)", "Helvetica-Bold", PERSON_RGB, 9.0),
-                 (f"machine's reading: {machine}", "Helvetica", (0, 0, 0), 8.0)]
+                  "set by a person)", FONT_BOLD, PERSON_RGB, 9.0),
+                 (f"machine's reading: {machine}", FONT, (0, 0, 0), 8.0)]
         why = (f"corrected by {decision.who} at {decision.at} (correction #{decision.id}): "
                f"{decision.why}")
-        lines += [(part, "Helvetica", PERSON_RGB, 8.0)
-                  for part in simpleSplit(why, "Helvetica", 8.0, TEXT_W_MM * mm)[:3]]
+        lines += [(part, FONT, PERSON_RGB, 8.0)
+                  for part in simpleSplit(why, FONT, 8.0, TEXT_W_MM * mm)[:3]]
     found = view.discrepancies.get(item.key)
     if found is not None:
         keyed = "blank" if found.keyed is None else format_score(found.keyed)
         lines.append((f"KEYED DISCREPANCY: keyed {keyed} from the paper, stored "
                       f"{format_score(found.stored, found.stored_status)} (keyed file line "
-                      f"{found.line})", "Helvetica-Bold", DISCREPANCY_RGB, 8.5))
+                      f"{found.line})", FONT_BOLD, DISCREPANCY_RGB, 8.5))
     return lines
 
 
@@ -459,7 +463,7 @@ def _item_block(canvas: Canvas, view: FormView, item: AuditItem, base: Path,
         canvas.line(x0 - 3 * mm, _y(top_mm), x0 - 3 * mm, _y(crop_top + 22))
         canvas.setStrokeColorRGB(0, 0, 0)
     if not item.crop_path or not (base / item.crop_path).exists():
-        canvas.setFont("Helvetica", 8)
+        canvas.setFont(FONT, 8)
         canvas.drawString(x0, _y(crop_top + 3), "(no evidence image: scanned with "
                           "--no-evidence)")
         return crop_top + 6
@@ -483,7 +487,7 @@ def _ruler(canvas: Canvas, item: AuditItem, x0: float, crop_top: float, height_m
     ruler_y = _y(crop_top + height_mm + 1)
     canvas.setLineWidth(0.3)
     canvas.line(left, ruler_y, right, ruler_y)
-    canvas.setFont("Helvetica", 6)
+    canvas.setFont(FONT, 6)
     for tick in range(101):
         tx = left + (right - left) * tick / 100
         size = 3.0 if tick % 10 == 0 else (2.0 if tick % 5 == 0 else 1.0)
@@ -502,9 +506,9 @@ def _ruler(canvas: Canvas, item: AuditItem, x0: float, crop_top: float, height_m
 def _original_page(canvas: Canvas, view: FormView, base: Path) -> None:
     """The original as large as the paper allows, upright, for the client-code field."""
     page = view.audit
-    canvas.setFont("Helvetica-Bold", 11)
+    canvas.setFont(FONT_BOLD, 11)
     canvas.drawString(MARGIN_MM * mm, _y(15), f"{page.source}  page {page.page}: the original")
-    canvas.setFont("Helvetica", 8.5)
+    canvas.setFont(FONT, 8.5)
     code = (f"client {page.client}, session {page.session}" if page.client
             else "no client code in the page code (a blank form)")
     canvas.drawString(MARGIN_MM * mm, _y(21), f"serial {page.serial}; read from the page "
@@ -522,10 +526,10 @@ def _original_page(canvas: Canvas, view: FormView, base: Path) -> None:
                      width * mm, height * mm)
     canvas.setLineWidth(0.3)
     canvas.rect((PAGE_W_MM - width) / 2 * mm, _y(24 + height), width * mm, height * mm)
-    canvas.setFont("Helvetica", 7)
+    canvas.setFont(FONT, 7)
     caption = (f"The evidence image kept at scan time ({image.width} x {image.height} px, at "
                "most 1000 px on its long side), annotated with what was read. For finer "
                f"detail open the scan: {page.source} page {page.page}.")
-    for n, line in enumerate(simpleSplit(caption, "Helvetica", 7, box_w * mm)[:2]):
+    for n, line in enumerate(simpleSplit(caption, FONT, 7, box_w * mm)[:2]):
         canvas.drawString(MARGIN_MM * mm, _y(24 + height + 4 + n * 3), line)
     canvas.showPage()
