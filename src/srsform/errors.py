@@ -59,6 +59,11 @@ class ConfigError(SrsformError):
     exit_code = ExitCode.CONFIG
 
 
+class DecidedMeanwhile(ConfigError):
+    """Someone else decided an item (or page) after it was shown to this reviewer: nothing
+    was changed, so that neither decision is lost unseen."""
+
+
 class TemplateError(ConfigError):
     """A template file is missing or invalid; the message names the file and field."""
 
