@@ -518,21 +518,27 @@ _WHO_OPTION = click.option("--who", default=_default_who, show_default="your log
 
 
 @main.group("review", cls=_Group, invoke_without_command=True, epilog=_epilog(
-    [(ExitCode.OK, "the walk ended (everything decided, or q)"), _NO_STORE],
+    [(ExitCode.OK, "the walk ended (everything decided, or q), or the web page was stopped"),
+     _NO_STORE],
     "srsform review --db clinic.db",
-    "srsform review list --db clinic.db"))
+    "srsform review --web --db clinic.db"))
 @_db_option()
 @click.option("--why", help="Reason kept with every decision of this session "
                             "(asked once if not given).")
 @_WHO_OPTION
+@click.option("--web", is_flag=True,
+              help="Review in the browser instead (the same as `srsform review web`).")
 @click.pass_context
-def review_command(ctx: click.Context, db_path: Path | None, why: str | None, who: str
-                   ) -> None:
+def review_command(ctx: click.Context, db_path: Path | None, why: str | None, who: str,
+                   web: bool) -> None:
     """Walk through what needs a person, a page's items together: [a]ccept the reading,
     type a score 0-10, [m]issing (no mark), [n]ot a form (the whole page), [s]kip or [q]uit.
     Every decision is appended to the corrections trail with who, when and why."""
     ctx.obj = {"db": db_path}
     if ctx.invoked_subcommand is not None:
+        return
+    if web:
+        ctx.invoke(review_web_command, db_path=db_path, who=who)
         return
     with _review_store(ctx, None) as store:
         queue = review.review_queue(store)
@@ -689,6 +695,36 @@ def review_page_command(ctx: click.Context, page_ref: str, verdict: str, why: st
          f"{review.format_score(correction.old_score, correction.old_status)} -> "
          f"{review.format_score(correction.new_score, correction.new_status)} (store "
          f"{store.path})")
+
+
+@review_command.command("web", epilog=_epilog(
+    [(ExitCode.OK, "the page was stopped (Ctrl-C)"),
+     (ExitCode.CONFIG, "no store where it was looked for, or the port is taken")],
+    "srsform review web --db clinic.db",
+    "srsform review web --port 8700 --no-browser"))
+@_db_option()
+@click.option("--port", type=click.IntRange(0, 65535), default=0, show_default="any free port",
+              help="Port on 127.0.0.1 to serve the review page on.")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on. Anything but the loopback makes the store's "
+                   "clinical records reachable from other machines: keep the default.")
+@click.option("--browser/--no-browser", default=False, show_default=True,
+              help="Open the page in the default web browser.")
+@_WHO_OPTION
+@click.pass_context
+def review_web_command(ctx: click.Context, db_path: Path | None, port: int, host: str,
+                       browser: bool, who: str) -> None:
+    """Review in the browser: a local page showing each item's line at true scale with the
+    reading drawn on it, the whole page, the reasons and the suggested value; one or two
+    keys decide. It prints its address, with a secret token, on stderr; Ctrl-C stops it."""
+    from .report.review_web import serve  # the web server loads only here
+
+    with _review_store(ctx, db_path) as store:
+        store_path = store.path
+    serve(store_path, host=host, port=port, who=who, open_browser=browser,
+          announce=lambda url: click.echo(f"srsform: review page for the store {store_path}: "
+                                          f"{url}\nsrsform: open it in a browser on this "
+                                          "machine; Ctrl-C stops it", err=True))
 
 
 @review_command.command("undo", epilog=_epilog(
