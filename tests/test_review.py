@@ -498,3 +498,27 @@ def test_decisions_parse(text: str, rule: str | None, kind: str, score: float | 
 def test_bad_decisions_are_refused(text: str) -> None:
     with pytest.raises(ValueError):
         parse_decision(text, "x@1 one_decimal")
+
+
+def test_the_kept_queue_follows_other_reviewers_and_new_scans(samples_db: Path,
+                                                              sample_scans: Path,
+                                                              tmp_path: Path) -> None:
+    # The review page keeps its queue between views: decisions by anyone (another
+    # connection here) and pages stored since are in it at the next look.
+    with Store(samples_db) as mine, Store(samples_db) as theirs:
+        waiting = review.Waiting(mine)
+        first = waiting.queue()
+        assert first == review_queue(mine)
+        entry = first[0]
+        review.decide(theirs, entry.page, entry.key, review.Decision("score", 5), "ben", "x")
+        assert waiting.queue() == first[1:] == review_queue(mine)
+
+        # The same photo again, as another file: a duplicate page, which a person decides.
+        again = tmp_path / "again.jpg"
+        again.write_bytes((sample_scans / "photo-008.jpg").read_bytes() + b"\0")
+        assert _run("scan", str(again), "--db", str(samples_db), "-o", "-").exit_code == (
+            ExitCode.REVIEW)
+        now = waiting.queue()
+        assert now == review_queue(mine) and len(now) > len(first) - 1
+        duplicate = next(e for e in now if e.page.source == str(again) and e.key is None)
+        assert any("already read" in reason for reason in duplicate.reasons)

@@ -148,6 +148,8 @@ class Store:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        folder = self.path.parent
+        self._beside = "" if folder == Path(".") else f"{folder}{os.sep}"
         try:
             if not self.path.exists():
                 fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -398,7 +400,8 @@ class Store:
 
     def beside(self, relative: str | None) -> str | None:
         """An evidence file's path as a person can open it (stored relative to the store)."""
-        return str(self.path.parent / relative) if relative else None
+        # A string join: review reads thousands of these at once.
+        return f"{self._beside}{relative}" if relative else None
 
     # --- stored pages, as a person names them ------------------------------------------
 
@@ -529,6 +532,17 @@ class Store:
         if where:
             query += " WHERE " + " AND ".join(where)
         return [Correction(*row) for row in self.db.execute(query + " ORDER BY id", args)]
+
+    def corrections_after(self, correction_id: int) -> list[Correction]:
+        """Trail entries appended after entry `correction_id` (0: all), oldest first."""
+        return [Correction(*row) for row in self.db.execute(
+            f"SELECT {_CORRECTION_COLUMNS} FROM corrections WHERE id > ? ORDER BY id",
+            (correction_id,))]
+
+    def pages_version(self) -> tuple:
+        """A value that changes whenever a page is stored or read again."""
+        return tuple(self.db.execute(
+            "SELECT COUNT(*), MAX(id), MAX(scanned_at) FROM pages").fetchone())
 
     def correction(self, correction_id: int) -> Correction | None:
         row = self.db.execute(f"SELECT {_CORRECTION_COLUMNS} FROM corrections WHERE id=?",

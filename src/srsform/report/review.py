@@ -252,13 +252,47 @@ def review_queue(store: Store) -> list[ReviewItem]:
     fewest decisions first (each decision then settles a page soonest), then lowest
     confidence, then in the order stored; pages with no items read last. The order is the
     reading's, so it stays put while decisions are made (see `ReviewItem.order`)."""
-    trails: dict[int, list[Correction]] = {}
-    for entry in store.corrections():
-        trails.setdefault(entry.page_id, []).append(entry)
-    queue = []
-    for page, result, crops in store.pages_by_status(NEEDS_PERSON):
-        queue += _page_queue(page, result, trails.get(page.page_id, []), crops)
-    return sorted(queue, key=lambda entry: entry.order)
+    return Waiting(store).queue()
+
+
+class Waiting:
+    """The review queue of one store, kept up to date between calls (the review page asks
+    for it on every view): built again when pages were stored or read again; otherwise
+    only pages with new trail entries (from any reviewer) are looked at again."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._pages_version: tuple | None = None
+        self._trail_seen = 0
+        self._by_page: dict[int, list[ReviewItem]] = {}
+        self._queue: list[ReviewItem] | None = None
+
+    def queue(self) -> list[ReviewItem]:
+        """Every decision waiting, in review_queue's order."""
+        version = self.store.pages_version()
+        if version != self._pages_version:
+            self._build(version)
+        else:
+            new = self.store.corrections_after(self._trail_seen)
+            for page_id in {entry.page_id for entry in new}:
+                self._by_page[page_id] = pending(self.store, page_id)
+            if new:
+                self._trail_seen, self._queue = new[-1].id, None
+        if self._queue is None:
+            self._queue = sorted((entry for entries in self._by_page.values()
+                                  for entry in entries), key=lambda entry: entry.order)
+        return self._queue
+
+    def _build(self, version: tuple) -> None:
+        trail = self.store.corrections()
+        trails: dict[int, list[Correction]] = {}
+        for entry in trail:
+            trails.setdefault(entry.page_id, []).append(entry)
+        self._by_page = {page.page_id: _page_queue(page, result, trails.get(page.page_id, []),
+                                                   crops)
+                         for page, result, crops in self.store.pages_by_status(NEEDS_PERSON)}
+        self._pages_version, self._queue = version, None
+        self._trail_seen = trail[-1].id if trail else 0
 
 
 def next_in_queue(queue: Sequence[ReviewItem], after: tuple | None) -> ReviewItem | None:

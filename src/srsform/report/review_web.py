@@ -163,7 +163,7 @@ def make_app(store_path: Path, token: str, *, who: str = "",
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         # The store is opened on the server's own thread: every request runs there.
         with Store(store_path) as store:
-            pages.store = store
+            pages.store, pages.waiting = store, review.Waiting(store)
             yield
 
     routes = [Mount(f"/{token}", routes=[
@@ -186,13 +186,14 @@ class _Pages:
 
     def __init__(self, store_path: Path, base: str, csrf: str, who: str) -> None:
         self.store_path, self.base, self.csrf, self.who = store_path, base, csrf, who
-        self.store: Store  # set by the app's lifespan
+        self.store: Store  # these two are set by the app's lifespan
+        self.waiting: review.Waiting
 
     # navigation
 
     async def start(self, request: Request) -> Response:
         """The first decision waiting, or a page saying nothing waits."""
-        first = review.next_in_queue(review.review_queue(self.store), None)
+        first = review.next_in_queue(self.waiting.queue(), None)
         if first is None:
             return self._html("Nothing to review", _DONE.format(
                 store=html.escape(str(self.store_path)),
@@ -206,7 +207,7 @@ class _Pages:
             return _not_found("no such page")
         after = (*review.page_order(found[1]), found[0].page_id,
                  request.path_params["position"])
-        entry = review.next_in_queue(review.review_queue(self.store), after)
+        entry = review.next_in_queue(self.waiting.queue(), after)
         return RedirectResponse(self._url(entry) if entry else f"{self.base}/", 303)
 
     def _url(self, entry: review.ReviewItem) -> str:
@@ -235,7 +236,7 @@ class _Pages:
         if key != review.PAGE_KEY and key not in keys:
             return _not_found("no such item on this page")
         trail = self.store.corrections(page_id)
-        queue = review.review_queue(self.store)
+        queue = self.waiting.queue()
         waiting = [e for e in queue if e.page.page_id == page_id]
         entry = next((e for e in waiting if e.trail_key == key), None)
         in_force, _ = review.apply_corrections(result, trail)
@@ -314,7 +315,7 @@ class _Pages:
         keys = [item.key for item in result.items]
         position = keys.index(correction.item_key) + 1 if correction.item_key in keys else 0
         after = (*review.page_order(result), page.page_id, position)
-        entry = review.next_in_queue(review.review_queue(self.store), after)
+        entry = review.next_in_queue(self.waiting.queue(), after)
         return f"{self._url(entry) if entry else self.base + '/'}?saved={correction.id}"
 
     # evidence, only as the store names it
