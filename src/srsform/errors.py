@@ -28,7 +28,8 @@ class ExitCode(IntEnum):
 
     @classmethod
     def for_statuses(cls, counts: dict[str, int]) -> ExitCode:
-        """The exit code of a run from its page statuses (and their counts)."""
+        """The exit code of a run from its page statuses (and their counts), leaving out the
+        pages a person set aside as not a form."""
         if counts.get("error") or counts.get("unreadable"):
             return cls.FAILED
         if counts.get("review") or counts.get("not_a_form"):
@@ -41,7 +42,8 @@ _MEANINGS = {
     ExitCode.INTERNAL: "internal error (a bug: please report it)",
     ExitCode.USAGE: "bad command-line usage",
     ExitCode.CONFIG: "bad template, roster, input path or output path: nothing was processed",
-    ExitCode.REVIEW: "all pages processed; some are `review` or `not_a_form`",
+    ExitCode.REVIEW: "all pages processed; some are `review`, or `not_a_form` and not set aside "
+                     "by a person",
     ExitCode.FAILED: "some pages are `unreadable` or `error`",
     ExitCode.INTERRUPTED: "interrupted (Ctrl-C)",
 }
