@@ -123,6 +123,32 @@ def test_two_reviewers_never_overwrite_each_other_unseen(served: str, samples_db
     assert [(c.who, c.new_score) for c in _trail(samples_db)] == [("ana", 7), ("ben", 6)]
 
 
+def test_a_page_in_doubt_itself_is_decided_as_a_whole(samples_db: Path, sample_scans: Path,
+                                                      tmp_path: Path) -> None:
+    again = tmp_path / "again.jpg"  # the same photo as another file: a duplicate page
+    again.write_bytes((sample_scans / "photo-008.jpg").read_bytes() + b"\0")
+    CliRunner().invoke(main, ["-q", "scan", str(again), "--db", str(samples_db), "-o", "-"])
+    with Store(samples_db) as store:
+        entry = next(e for e in review.review_queue(store) if e.page.source == str(again))
+    assert entry.key is None
+    with running(samples_db) as url:
+        status, page = _request(f"{url}page/{entry.page.page_id}")
+        assert status == 200 and "The page itself" in page and "already read" in page
+        view = _view_data(page)
+        assert view["is_page"] and view["can_accept"] and view["key"] == review.PAGE_KEY
+        base = url.split("/", 3)
+        status, answer = _request(f"{base[0]}//{base[2]}{view['urls']['decide']}", "POST", {
+            "page_id": view["page_id"], "key": view["key"], "action": "accept", "who": "ana",
+            "why": "two clients, one photo?", "seen": view["seen"]},
+            {"X-CSRF-Token": view["csrf"]})
+        assert status == 200, answer
+        assert json.loads(answer)["next"].split("?")[0].endswith(f"/item/{entry.page.page_id}"
+                                                                 "/overall")
+    with Store(samples_db) as store:
+        left = [e for e in review.review_queue(store) if e.page.page_id == entry.page.page_id]
+    assert [e.key for e in left] == ["overall"]
+
+
 # --- in a real browser, by keyboard ---------------------------------------------------------
 
 def _browser():

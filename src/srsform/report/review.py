@@ -352,6 +352,15 @@ def _page_queue(page: StoredPage, result: PageResult, trail: Sequence[Correction
     return entries
 
 
+def reasons_for(result: PageResult, key: str) -> tuple[str, ...]:
+    """A page's reasons about one item (key PAGE_KEY: about the page itself), with those
+    about the page as a whole."""
+    keys = [item.key for item in result.items]
+    if key == PAGE_KEY:
+        return _page_reasons(result.reasons, keys)
+    return _item_reasons(result.reasons, key, keys)
+
+
 def _item_reasons(reasons: Sequence[str], key: str, keys: Sequence[str]) -> tuple[str, ...]:
     """The page's reasons about this item or about the page as a whole."""
     others = tuple(f"{k}: " for k in keys if k != key)

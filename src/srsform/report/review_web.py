@@ -520,13 +520,14 @@ class _View:
             for i in self.in_force.items)
         table = (f'<table><tr><th>item</th><th>mm</th><th>score</th><th>status</th></tr>{rows}'
                  '</table>') if rows else "<p>No items were read on this page.</p>"
-        ask = ("Is this page the form it was read as? a accepts it; x x marks it not a form."
+        ask = ("Is this a form of its own, as read? a keeps it; x x sets it aside as not a "
+               "form (another document, or the same sheet scanned twice)."
                if self.result.items else
                "No items could be read: x x marks it not a form; else scan it again.")
         return f"<h1>The page itself</h1><p class=\"suggest\">{ask}</p>{table}"
 
     def _reasons(self) -> str:
-        reasons = self.entry.reasons if self.entry is not None else ()
+        reasons = review.reasons_for(self.result, self.key)
         if not reasons:
             return ""
         items = "".join(f"<li>{html.escape(r)}</li>" for r in reasons)
