@@ -215,6 +215,9 @@ def test_a_flagged_stack_is_cleared_by_keyboard_alone(served: str, samples_db: P
         assert not name_box.is_displayed()
         view = _shown(driver)
         assert (view["page_id"], view["key"]) == (waiting[0].page.page_id, waiting[0].key)
+        driver.refresh()  # a reload shows the same item, and does not ask the name again
+        assert _shown(driver)["urls"]["here"] == view["urls"]["here"]
+        assert not driver.find_element(By.ID, "who-box").is_displayed()
 
         # n goes on without deciding; the skipped item comes round again at the end.
         before = driver.current_url
