@@ -6,7 +6,7 @@ store of 10,000 pages), and how quickly a decision is saved.
 
 It builds a store of N pages quickly, without scanning: synthetic SRS page records, each with
 evidence (an annotated page JPEG and four line crops at 8 px/mm, drawn once with Pillow and
-reused), written through Store.save_page as a scan writes them, in files of 100 pages. A share
+reused), written through Store.save_pages, a file of 100 pages at a time. A share
 of the pages (--flagged) waits for a person: items read `uncertain`, `multiple` or `missing`.
 With --db the store is kept there and reused when it exists; else it lives in a temporary
 folder, deleted afterwards.
@@ -104,10 +104,9 @@ def build_store(db: Path, pages: int, flagged: float) -> float:
             name = f"bench/stack-{first // PAGES_PER_FILE:04d}.pdf"
             source = store.add_source(hashlib.sha256(name.encode()).hexdigest(), name,
                                       count * 500_000, count)
-            for page in range(1, count + 1):
-                number = first + page
-                store.save_page(source, _page(number, name, page, layout, rule, rng,
-                                              rng.random() < flagged, page_jpeg, crops))
+            store.save_pages(source, [
+                _page(first + page, name, page, layout, rule, rng, rng.random() < flagged,
+                      page_jpeg, crops) for page in range(1, count + 1)])
     return time.perf_counter() - started
 
 

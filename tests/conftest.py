@@ -1,11 +1,13 @@
 """Test-wide settings and the fixtures several test files share: every test runs in its own
 empty folder and never touches the developer's own record store; the committed samples, the
-scan configuration of the bundled templates, and a store holding the scanned samples."""
+scan configuration of the bundled templates, a store holding the scanned samples, and the
+clinic's ORS + SRS roster stack scanned once per session."""
 
 from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -80,4 +82,39 @@ def samples_db(scanned_samples: Path, tmp_path: Path) -> Path:
     evidence = scanned_samples.with_name(f"{scanned_samples.name}.evidence")
     if evidence.is_dir():  # stored evidence paths are relative to the store
         shutil.copytree(evidence, tmp_path / evidence.name)
+    return copy
+
+
+@dataclass(frozen=True)
+class Clinic:
+    """The clinic stack scanned into a store: the forms as planned (known scores) and the
+    store (with its evidence beside it)."""
+
+    forms: list  # support.clinic.ClinicForm, in stack order
+    db: Path
+
+
+@pytest.fixture(scope="session")
+def clinic(tmp_path_factory: pytest.TempPathFactory) -> Clinic:
+    """4 clients x 3 sessions, an ORS and an SRS each (24 roster pages), scanned once; every
+    item reads ok with its planned score. Tests that change the store use `clinic_db`."""
+    from support.clinic import plan_forms, scan_forms
+
+    folder = tmp_path_factory.mktemp("clinic")
+    forms = plan_forms()
+    files = scan_forms(forms, folder / "scans")
+    db = folder / "clinic.db"
+    result = CliRunner().invoke(main, ["-q", "scan", *map(str, files), "--db", str(db),
+                                       "-o", str(folder / "scan.jsonl"), "-j", "1"])
+    assert result.exit_code == 0, result.output
+    return Clinic(forms, db)
+
+
+@pytest.fixture()
+def clinic_db(clinic: Clinic, tmp_path: Path) -> Path:
+    """A copy of the clinic store (and its evidence) for one test to change."""
+    copy = tmp_path / clinic.db.name
+    shutil.copy(clinic.db, copy)
+    evidence = clinic.db.with_name(clinic.db.name + ".evidence")
+    shutil.copytree(evidence, tmp_path / evidence.name)
     return copy

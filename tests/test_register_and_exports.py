@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -184,3 +185,27 @@ def test_a_roster_date_may_be_left_blank(tmp_path: Path) -> None:
     roster = tmp_path / "roster.csv"
     roster.write_text("client,session,date\nC1,1,\n")
     assert read_roster(roster)[0].date == ""
+
+
+def test_audit_lists_the_printed_forms_that_never_came_back(clinic: Clinic,
+                                                            tmp_path: Path) -> None:
+    client, session = WITHHELD
+    serials = [clinic.printed[(name, client, session)] for name in ("ors", "srs")]
+    code, out, err = _run("audit", "--db", str(clinic.db))
+    assert code == 0, err
+    assert "printed forms that never came back: 2 (1 client session(s))" in out
+    (line,) = [line for line in out.splitlines() if f"client {client} session {session}" in line]
+    assert all(serial in line for serial in serials) and session_date(session) in line
+    assert "scanned pages whose serial this store never printed: 0" in out
+    code, out, _ = _run("audit", "--db", str(clinic.db), "--json")
+    assert sorted(f["serial"] for f in json.loads(out)["printed_not_returned"]) == sorted(
+        serials)
+    code, out, _ = _run("audit", "--db", str(clinic.db), "--client", CLIENTS[0])
+    assert "printed forms that never came back: 0" in out  # the filters apply
+    pdf = tmp_path / "audit.pdf"
+    code, _, err = _run("audit", "--db", str(clinic.db), "-o", str(pdf))
+    assert code == 0, err
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout.split("\f")[0]
+    assert "printed forms that never came back: 2" in text
+    assert all(serial in text for serial in serials)

@@ -415,10 +415,18 @@ def test_a_bad_keyed_file_is_refused_clearly(samples_db: Path, tmp_path: Path, t
     assert "Traceback" not in result.output
 
 
-def test_audit_without_a_keyed_file_says_what_to_give(samples_db: Path) -> None:
+def test_audit_alone_checks_printed_forms_against_scanned_pages(samples_db: Path) -> None:
+    # The samples were never printed with this store: every serial read is unregistered.
     result = _run("audit", "--db", str(samples_db))
-    assert result.exit_code == ExitCode.CONFIG
-    assert "-o audit.pdf" in result.stderr and "--against keyed.csv" in result.stderr
+    assert result.exit_code == ExitCode.OK
+    assert "printed forms that never came back: 0" in result.stdout
+    assert "scanned pages whose serial this store never printed: 9" in result.stdout
+    assert f"(serial {OK_PAGE})" in result.stdout
+
+
+def test_a_report_without_a_keyed_file_says_what_to_give(samples_db: Path, tmp_path: Path) -> None:
+    result = _run("audit", "--db", str(samples_db), "--report", str(tmp_path / "disc.csv"))
+    assert result.exit_code == ExitCode.CONFIG and "--against keyed.csv" in result.stderr
 
 
 # --- pure parts ----------------------------------------------------------------------------
@@ -522,3 +530,17 @@ def test_the_kept_queue_follows_other_reviewers_and_new_scans(samples_db: Path,
         assert now == review_queue(mine) and len(now) > len(first) - 1
         duplicate = next(e for e in now if e.page.source == str(again) and e.key is None)
         assert any("already read" in reason for reason in duplicate.reasons)
+
+
+def test_a_page_set_aside_as_not_a_form_leaves_the_clinician_report(tmp_path: Path) -> None:
+    from support.sessions import run_of, write_forms
+
+    db = tmp_path / "s.db"
+    with Store(db) as store:
+        write_forms(store, [*run_of("C7", "ors", [28, 30]), *run_of("C7", "srs", [39, 39])])
+        (page,) = [p for p, r in store.pages() if r.template == "ors" and r.session == 2]
+    assert _run("review", "page", f"{page.ref}", "not_a_form", "--why", "another client's",
+                "--db", str(db)).exit_code == 0
+    report = json.loads(_run("report", "--db", str(db), "--format", "json", "-o", "-").stdout)
+    sessions = {s["session"]: s["forms"] for s in report["clients"][0]["sessions"]}
+    assert sessions[1]["ors"] and sessions[2]["ors"] is None and sessions[2]["srs"]

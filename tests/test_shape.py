@@ -16,7 +16,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "src" / "srsform"
 SAMPLES = ROOT / "samples"
-HEAVY = ("cv2", "numpy", "reportlab", "pikepdf", "PIL", "pdf2image", "starlette", "uvicorn")
+HEAVY = ("cv2", "numpy", "reportlab", "pikepdf", "PIL", "pdf2image", "matplotlib", "starlette",
+         "uvicorn")
 # form -> read -> store -> report, with the entry points last; errors, records and outputs
 # are shared by every stage.
 STAGES = {"errors": 0, "records": 0, "outputs": 0, "form": 1, "read": 2, "store": 3,
@@ -94,8 +95,8 @@ def _loaded_after(code: str) -> list[str]:
 
 @pytest.mark.parametrize("modules", [
     "srsform.records", "srsform.report.export", "srsform.store", "srsform.report.review",
-    "srsform.report.keyed_audit", "srsform.form.layout", "srsform.form.templates",
-    "srsform.cli",
+    "srsform.report.keyed_audit", "srsform.report.agreement", "srsform.form.layout",
+    "srsform.form.templates", "srsform.cli",
 ])
 def test_the_record_model_and_exports_load_no_heavy_library(modules: str) -> None:
     assert _loaded_after(f"import {modules}") == []
@@ -120,6 +121,23 @@ def test_export_of_a_store_does_not_load_opencv(tmp_path: Path) -> None:
         "except SystemExit as stop:\n    assert stop.code in (0, None), stop.code")
     assert loaded == []
     assert len(out.read_text().splitlines()) == 1 + 4  # header and the stack's four pages
+
+
+def test_a_keyed_audit_loads_no_heavy_library(tmp_path: Path) -> None:
+    # `audit --against` without -o reads the store and a CSV: no PDF, image or plot library.
+    db = tmp_path / "s.db"
+    scan = subprocess.run([sys.executable, "-m", "srsform", "-q", "scan",
+                           str(SAMPLES / "scans" / "stack.pdf"), "--db", str(db),
+                           "-o", str(tmp_path / "r.jsonl"), "--no-evidence"],
+                          capture_output=True, text=True)
+    assert scan.returncode in (0, 4), scan.stderr
+    keyed = tmp_path / "keyed.csv"
+    keyed.write_text("serial,overall\nSAMP00000011,0\n")
+    loaded = _loaded_after(
+        "from srsform.cli import main\n"
+        f"try:\n    main(['-q', 'audit', '--db', {str(db)!r}, '--against', {str(keyed)!r}])\n"
+        "except SystemExit as stop:\n    assert stop.code in (0, None), stop.code")
+    assert loaded == []
 
 
 def test_every_subpackage_is_listed_for_the_wheel() -> None:

@@ -72,6 +72,8 @@ def run(plans: Sequence[SourcePlan], store: Store, config: ScanConfig, jobs: int
         on_page: Callable[[PageResult], None] | None = None) -> int:
     """Read every page still to do and store each as it arrives; returns how many."""
     work = [(p, ref) for p in plans for ref in p.todo]
+    if work:
+        store.start_run()  # these pages are "the last scan" until the next run stores any
     count = 0
     for (source, _), result in zip(work, _results([r for _, r in work], config, jobs),
                                    strict=True):

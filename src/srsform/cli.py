@@ -7,8 +7,10 @@ import getpass
 import json
 import logging
 import os
+import re
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from contextlib import ExitStack
 from pathlib import Path
@@ -27,10 +29,14 @@ from .places import ENV_VAR, STORE_NAME, find_store, make_store_folder
 from .records import PAGE_STATUSES, PageFilter, PageResult, PrintedForm
 from .report import review
 from .report.export import FORMATS, guess_format, write_records
+from .report.fhir import BUNDLE_TYPES, DEFAULT_BASE, FHIR_FORMATS, FhirSettings
+from .report.redcap import DEFAULT_EVENT_PATTERN, REDCAP_MODES, check_event_pattern
+from .report.register_check import RegisterCheck, check_register, format_register
 from .store import Store
 
 if TYPE_CHECKING:
     from .read.pipeline import ScanConfig
+    from .report.keyed_audit import AuditReport
 
 # Reading pages loads OpenCV, NumPy and pikepdf: `scan` and `watch` import the read stage
 # inside the command, so that printing, review, export and audit never load them.
@@ -767,26 +773,76 @@ def review_trail_command(ctx: click.Context, page_ref: str | None, db_path: Path
     _say(f"{len(entries)} decision(s) in the store {store.path}")
 
 
+INTERCHANGE_FORMATS = (*FHIR_FORMATS, "redcap")
+# Which --format each interchange option is for.
+_OPTION_FORMATS = {"--fhir-base": FHIR_FORMATS, "--patient-system": FHIR_FORMATS,
+                   "--bundle-type": ("fhir",), "--data-dictionary": ("redcap",),
+                   "--redcap-mode": ("redcap",), "--redcap-event": ("redcap",)}
+_HTTP_URL = re.compile(r"^https?://[^\s|?#]+$")
+_ABSOLUTE_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s|]+$")
+
+
 @main.command("export", epilog=_epilog(
     [(ExitCode.OK, "the pages asked for were exported (or none matched: said on stderr)"),
      (ExitCode.CONFIG, "no store, or the output cannot be written: nothing was written"),
      ExitCode.INTERRUPTED],
-    "srsform export --db clinic.db -o results.csv",
-    "srsform export --db clinic.db --template srs --since 2026-09-01 -o srs.csv"))
-@click.option("--format", "fmt", type=click.Choice(FORMATS),
+    "srsform export --db clinic.db --template srs --since 2026-09-01 -o srs.csv",
+    "srsform export --db clinic.db --format fhir -o bundle.json"))
+@click.option("--format", "fmt", type=click.Choice((*FORMATS, *INTERCHANGE_FORMATS)),
               help="jsonl, json, csv (one row per page, columns per template) or long (one row "
-                   "per item) (default: from the output's extension, else jsonl).")
+                   "per item) (default: from the output's extension, else jsonl); fhir (a FHIR "
+                   "R4 Bundle), ndjson (FHIR resources, one per line) or redcap (a REDCap import "
+                   "CSV).")
 @click.option("-o", "--output", metavar="FILE", default="-", show_default=True,
               help="File to write ('-' for standard output).")
 @_db_option()
 @page_filter_options
-def export_command(fmt: str | None, output: str, db_path: Path | None, **criteria: Any
-                   ) -> None:
+@click.option("--fhir-base", metavar="URL",
+              help="fhir, ndjson: the canonical URL base of the Questionnaires, srsform's "
+                   f"extensions and identifier systems (default {DEFAULT_BASE}: give your "
+                   "organisation's).")
+@click.option("--patient-system", metavar="URI",
+              help="fhir, ndjson: the identifier system of the client codes that name each "
+                   "Patient (default <fhir-base>/client-code).")
+@click.option("--bundle-type", type=click.Choice(BUNDLE_TYPES),
+              help="fhir: transaction (default: a server stores it as one) or collection (a "
+                   "set of resources to read).")
+@click.option("--data-dictionary", "dictionary", metavar="FILE",
+              help="redcap: also write the REDCap data dictionary (CSV) to this file.")
+@click.option("--redcap-mode", type=click.Choice(REDCAP_MODES),
+              help="redcap: repeating (default: a repeating instrument per template, instance "
+                   "= session number) or longitudinal (an event per session, --redcap-event).")
+@click.option("--redcap-event", metavar="PATTERN",
+              help="redcap --redcap-mode longitudinal: the unique event name of session {n} "
+                   f"(default {DEFAULT_EVENT_PATTERN}).")
+def export_command(fmt: str | None, output: str, db_path: Path | None, fhir_base: str | None,
+                   patient_system: str | None, bundle_type: str | None,
+                   dictionary: str | None, redcap_mode: str | None, redcap_event: str | None,
+                   **criteria: Any) -> None:
     """Stored pages with the values in force (a person's corrections applied, totals and
     flags recomputed; each item says whether it was corrected): every page, or those the
-    filters select."""
+    filters select. Also as FHIR R4 resources or a REDCap import (see the README)."""
     fmt = guess_format(output, fmt)
     where = page_filter(**criteria)
+    given = {"--fhir-base": fhir_base, "--patient-system": patient_system,
+             "--bundle-type": bundle_type, "--data-dictionary": dictionary,
+             "--redcap-mode": redcap_mode, "--redcap-event": redcap_event}
+    for name, value in given.items():
+        if value is not None and fmt not in _OPTION_FORMATS[name]:
+            raise click.UsageError(f"{name} is for --format {' or '.join(_OPTION_FORMATS[name])}")
+    if fmt in FHIR_FORMATS:
+        _export_fhir(fmt, output, db_path, where, _fhir_settings(fhir_base, patient_system,
+                                                                 bundle_type))
+        return
+    if fmt == "redcap":
+        if redcap_event is not None and redcap_mode != "longitudinal":
+            raise click.UsageError("--redcap-event is for --redcap-mode longitudinal")
+        try:
+            pattern = check_event_pattern(redcap_event or DEFAULT_EVENT_PATTERN)
+        except ConfigError as exc:
+            raise click.BadParameter(str(exc), param_hint="--redcap-event") from None
+        _export_redcap(output, dictionary, db_path, where, redcap_mode or "repeating", pattern)
+        return
     check_writable(output)
     with _open_store(db_path) as store, atomic_output(output) as out:
         count = write_records(out, fmt, review.records_in_force(store, where=where))
@@ -795,60 +851,323 @@ def export_command(fmt: str | None, output: str, db_path: Path | None, **criteri
         _say(f"no stored page matches {where.describe()}")
 
 
+def _fhir_settings(base: str | None, patient_system: str | None, bundle_type: str | None
+                   ) -> FhirSettings:
+    import srsform  # its version, looked up only when asked for
+
+    base = (base or DEFAULT_BASE).rstrip("/")
+    if not _HTTP_URL.match(base):
+        raise click.BadParameter(f"'{base}' is not an http(s) URL", param_hint="--fhir-base")
+    if patient_system is not None and not _ABSOLUTE_URI.match(patient_system):
+        raise click.BadParameter(f"'{patient_system}' is not an absolute URI (e.g. "
+                                 "https://clinic.example.org/client-codes)",
+                                 param_hint="--patient-system")
+    return FhirSettings(base, patient_system, bundle_type or "transaction",
+                        srsform.__version__)
+
+
+def _export_fhir(fmt: str, output: str, db_path: Path | None, where: PageFilter,
+                 settings: FhirSettings) -> None:
+    from .report.fhir import write_fhir
+    from .report.interchange import gather
+
+    check_writable(output)
+    with _open_store(db_path) as store:
+        forms, skipped = gather(store, where)
+    with atomic_output(output) as out:
+        counts = write_fhir(out, fmt, forms, settings)
+    what = (f"a {settings.bundle_type} Bundle" if fmt == "fhir" else "NDJSON")
+    made = ", ".join(f"{n} {kind}" for kind, n in counts.items())
+    _say(f"exported {len(forms)} form(s) as {what} ({made or 'no resources'}) from the store "
+         f"{store.path} to {_where(output)}")
+    _say_left_out(skipped, len(forms), where)
+
+
+def _export_redcap(output: str, dictionary: str | None, db_path: Path | None,
+                   where: PageFilter, mode: str, pattern: str) -> None:
+    from .report.interchange import every_instrument, gather
+    from .report.redcap import write_dictionary, write_import
+
+    if dictionary is not None and (dictionary == output or (
+            output != STDOUT and Path(dictionary).resolve() == Path(output).resolve())):
+        raise OutputError("-o and --data-dictionary name the same file: give two")
+    check_writable(output)
+    if dictionary is not None:
+        check_writable(dictionary)
+    with _open_store(db_path) as store:
+        forms, skipped = gather(store, where)
+    instruments = every_instrument(forms)
+    with ExitStack() as files:
+        out = files.enter_context(atomic_output(output))
+        if dictionary is not None:
+            fields = write_dictionary(files.enter_context(atomic_output(dictionary)),
+                                      instruments)
+        rows, left_out = write_import(out, forms, instruments, mode, pattern)
+    _say(f"exported {len(forms) - left_out.total()} form(s) in {rows} REDCap row(s) ({mode}) "
+         f"from the store {store.path} to {_where(output)}")
+    if dictionary is not None:
+        _say(f"wrote the REDCap data dictionary ({fields} fields, {len(instruments) + 1} "
+             f"instruments) to {_where(dictionary)}")
+    _say_left_out(skipped + left_out, len(forms), where)
+
+
+def _say_left_out(skipped: Counter[str], written: int, where: PageFilter) -> None:
+    """Say how many selected pages were left out and why (or that none matched)."""
+    if skipped:
+        reasons = "; ".join(f"{n} {reason}" for reason, n in skipped.items())
+        _say(f"left out {skipped.total()} page(s): {reasons}")
+    elif not written and where:
+        _say(f"no stored page matches {where.describe()}")
+
+
 @main.command("audit", epilog=_epilog(
-    [(ExitCode.OK, "the report was written; with --against, every keyed value agrees"),
-     (ExitCode.CONFIG, "no store, an unusable keyed file, or the output cannot be written"),
-     (ExitCode.REVIEW, "with --against: some keyed values disagree with the stored ones"),
+    [(ExitCode.OK, "the audit was made; with --against, every keyed row compared agrees"),
+     (ExitCode.CONFIG, "no store, an unusable keyed file, or an output it cannot write"),
+     (ExitCode.REVIEW, "with --against: a keyed value differs, or a keyed row was not "
+                       "compared"),
      ExitCode.INTERRUPTED],
     "srsform audit --db clinic.db -o audit.pdf --only-flagged",
-    "srsform audit --against keyed.csv --db clinic.db"))
+    "srsform audit --against keyed.csv --db clinic.db --report disc.csv"))
 @click.option("--against", "keyed", type=click.Path(dir_okay=False, path_type=Path),
-              help="CSV of scores keyed by hand from the paper forms (by serial, or client + "
-                   "session; item columns by item key, and/or total).")
+              help="CSV of scores keyed by hand from the paper forms: rows named by serial, "
+                   "or template + client + session; item columns by item key, and/or total "
+                   "(an empty cell is not keyed; blank, missing or - means no mark).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable report on stdout.")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="With --against: write every discrepancy (and every keyed row not "
+                   "compared) to this CSV.")
 @_db_option()
 @click.option("-o", "--output", "pdf_path",
               type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
               help="Write the PDF audit report here ('-' for standard output): per form, the "
-                   "annotated original and each line at true scale with a ruler and the mark "
-                   "read.")
-@click.option("--only-flagged", is_flag=True, help="PDF: only pages or items not ok.")
-@click.option("--client", metavar="CODE", help="PDF: only this client code.")
-@click.option("--since", metavar="YYYY-MM-DD",
-              help="PDF: only pages scanned on or after this date.")
+                   "values in force (with who corrected what), each line at true scale with a "
+                   "ruler and the mark read, and the original page.")
+@click.option("--only-flagged", is_flag=True,
+              help="PDF: only pages or items not ok with the values in force, or with a "
+                   "keyed discrepancy.")
+@page_filter_options
 @click.pass_context
-def audit_command(ctx: click.Context, keyed: Path | None, as_json: bool, db_path: Path | None,
-                  pdf_path: Path | None, only_flagged: bool, client: str | None,
-                  since: str | None) -> None:
-    """Audit the stored scores against the originals: a PDF report to check each score
-    against the paper (-o), and/or every discrepancy with a keyed CSV and agreement
-    statistics (--against; exit 0 when all agree, 4 when some do not)."""
-    if keyed is None and pdf_path is None:
-        raise ConfigError("give -o audit.pdf for the report, and/or --against keyed.csv")
-    if keyed is not None and pdf_path is not None and str(pdf_path) == STDOUT:
+def audit_command(ctx: click.Context, keyed: Path | None, as_json: bool,
+                  report_path: Path | None, db_path: Path | None, pdf_path: Path | None,
+                  only_flagged: bool, **criteria: Any) -> None:
+    """Audit the store against the paper: printed forms that never came back and scanned
+    pages this store never printed (always); a PDF report to check each score against the
+    original (-o); every discrepancy with a keyed CSV and agreement statistics (--against).
+    The filters select the forms reported and compared."""
+    where = page_filter(**criteria)
+    if report_path is not None and keyed is None:
+        raise ConfigError("--report writes the discrepancies found with --against "
+                          "keyed.csv: give both")
+    pdf_to_stdout = pdf_path is not None and str(pdf_path) == STDOUT
+    if keyed is not None and pdf_to_stdout:
         raise OutputError("-o - and --against both write to standard output: write the PDF "
                           "to a file, or run them one at a time")
     if pdf_path is not None:
-        from .report.audit_pdf import select_pages, write_audit_pdf  # reportlab: only here
-
         check_writable(pdf_path, binary=True)
-        with _open_store(db_path) as store, atomic_output(pdf_path, binary=True) as out:
-            pages = select_pages(store, only_flagged=only_flagged, client=client, since=since)
-            forms = write_audit_pdf(store, pages, out, title_note=(
-                f"store {store.path}; {'only flagged; ' if only_flagged else ''}"
-                f"{'client ' + client + '; ' if client else ''}"
-                f"{'since ' + since if since else ''}"))
-        _say(f"audit report of {forms} form(s) from the store {store.path} written to "
-             f"{_where(pdf_path)}")
-        if keyed is None:
-            return
-    from .report.keyed_audit import audit_keyed, format_audit
-
+    if report_path is not None:
+        check_writable(report_path)
+    report = None
     with _open_store(db_path) as store:
-        report = audit_keyed(store, keyed)
+        register = check_register(store, where)
+        if keyed is not None:
+            from .report.keyed_audit import audit_keyed
+
+            report = audit_keyed(store, keyed, where)
+        if pdf_path is not None:
+            _write_audit_pdf(store, pdf_path, where, report, register, only_flagged)
+    if report_path is not None and report is not None:
+        from .report.keyed_audit import write_report_csv
+
+        with atomic_output(report_path) as out:
+            rows = write_report_csv(report, out)
+        _say(f"{rows} discrepancy and not-compared row(s) written to {report_path}")
+    if not pdf_to_stdout:  # standard output holds the PDF
+        _echo_audit(report, register, as_json)
+    if report is not None:
+        _say(f"compared with the store {store.path}")
+    ctx.exit(int(ExitCode.OK if report is None or report.all_agree else ExitCode.REVIEW))
+
+
+def _echo_audit(report: AuditReport | None, register: RegisterCheck, as_json: bool) -> None:
+    """The audit on stdout: the keyed audit (if any), then the printed-forms check."""
     if as_json:
-        click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=1))
+        data = report.to_dict() if report is not None else {}
+        click.echo(json.dumps(data | register.to_dict(), ensure_ascii=False, indent=1))
+        return
+    if report is not None:
+        from .report.keyed_audit import format_audit
+
+        click.echo(format_audit(report) + "\n")
+    click.echo("\n".join(format_register(register)))
+
+
+def _write_audit_pdf(store: Store, pdf_path: Path, where: PageFilter,
+                     report: AuditReport | None, register: RegisterCheck,
+                     only_flagged: bool) -> None:
+    from .report.audit_pdf import select_forms, write_audit_pdf  # reportlab: only here
+
+    forms = select_forms(store, where, only_flagged=only_flagged, keyed=report)
+    if not forms and where:
+        _say(f"no stored page matches {where.describe()}")
+    note = "; ".join(part for part in (
+        f"store {store.path}", where.describe(), "only flagged" if only_flagged else "",
+        f"against {report.keyed_file}" if report else "") if part)
+    with atomic_output(pdf_path, binary=True) as out:
+        count = write_audit_pdf(store, forms, out, title_note=note, keyed=report,
+                                register=register)
+    _say(f"audit report of {count} form(s) from the store {store.path} written to "
+         f"{_where(pdf_path)}")
+
+
+# --- the clinician report and the front desk's alerts ----------------------------------------
+
+REPORT_FORMATS = ("pdf", "html", "json")
+ALERT_FORMATS = ("text", "csv", "json", "jsonl")
+_RULES_OPTION = click.option(
+    "-t", "--template", "template_names", multiple=True,
+    help="A clinic's template file (.toml) whose role, flags and alert rules apply to the "
+         "forms of its id instead of the bundled template's (repeat for several).")
+
+
+def _format_from(output: str, fmt: str | None, formats: tuple[str, ...], default: str) -> str:
+    """The format asked for, else the one the output's extension names, else `default`."""
+    if fmt:
+        return fmt
+    suffix = Path(output).suffix.lower().lstrip(".")
+    suffix = {"htm": "html", "txt": "text", "ndjson": "jsonl"}.get(suffix, suffix)
+    return suffix if output != "-" and suffix in formats else default
+
+
+def _report_templates(names: tuple[str, ...]) -> dict:
+    from .report.clinician import report_templates
+
+    return report_templates(load_template(name) for name in names)
+
+
+@main.command("report", epilog=_epilog(
+    [(ExitCode.OK, "the report was written (or no client matched: said on stderr)"),
+     (ExitCode.CONFIG, "no store, a bad template, or the output cannot be written"),
+     ExitCode.INTERRUPTED],
+    "srsform report -o report.pdf",
+    "srsform report --client C2002 --format html -o c2002.html"))
+@click.option("-o", "--output", metavar="FILE", default="report.pdf", show_default=True,
+              help="File to write ('-' for standard output).")
+@click.option("--format", "fmt", type=click.Choice(REPORT_FORMATS),
+              help="pdf (a page per client), html (one self-contained file) or json (the same "
+                   "content for programs) (default: from the output's extension, else pdf).")
+@click.option("--client", "clients", multiple=True,
+              help="Only this client code (repeat for several).")
+@click.option("--since", type=IsoDate(),
+              help="Only clients with a session on or after this day (their whole history is "
+                   "shown: the charts need the intake).")
+@click.option("--until", type=IsoDate(), help="Only clients with a session on or before this day.")
+@_RULES_OPTION
+@_db_option()
+def report_command(output: str, fmt: str | None, clients: tuple[str, ...], since: str | None,
+                   until: str | None, template_names: tuple[str, ...], db_path: Path | None
+                   ) -> None:
+    """The clinician report: for each client (or those chosen), the ORS and SRS totals over
+    sessions with the cut-off, the intake and the reliable-change band, small multiples of
+    the items, a session-by-session table (unreviewed values marked provisional) and the
+    client's alerts. ORS and SRS of one session are shown together; a session's date is
+    the printed-forms register's, else the day its form was scanned."""
+    from .report.clinician import build_reports, select_clients, to_dict
+
+    fmt = _format_from(output, fmt, REPORT_FORMATS, "pdf")
+    where = page_filter(clients=clients, since=since, until=until)
+    check_writable(output)
+    templates = _report_templates(template_names)
+    with _open_store(db_path) as store:
+        note = f"store {store.path}" + (f"; {where.describe()}" if where else "")
+        reports = build_reports(store, select_clients(store, where), templates)
+    if fmt == "pdf":
+        from .report.clinician_pdf import write_report_pdf  # matplotlib: only here
+
+        with atomic_output(output, binary=True) as out:
+            pages = write_report_pdf(reports, out, note)
+        done = f"{pages} page(s)"
+    elif fmt == "html":
+        from .report.clinician_html import write_report_html  # matplotlib: only here
+
+        with atomic_output(output) as out:
+            write_report_html(reports, out, note)
+        done = "one HTML file"
     else:
-        click.echo(format_audit(report))
-    _say(f"compared with the store {store.path}")
-    ctx.exit(int(ExitCode.REVIEW if report.discrepancies else ExitCode.OK))
+        with atomic_output(output) as out:
+            json.dump(to_dict(reports, note), out, ensure_ascii=False, indent=1)
+            out.write("\n")
+        done = "JSON"
+    _say(f"report of {len(reports)} client(s) written to {_where(output)} ({done})")
+    if not reports:  # the selection is not repeated: it may name a client
+        _say(f"no client forms in {store.path}" + (" match the selection" if where else ""))
+
+
+@main.command("alerts", epilog=_epilog(
+    [(ExitCode.OK, "the alerts were listed (there may be none)"),
+     (ExitCode.CONFIG, "no store, no recorded scan run without --since/--all, a bad template, "
+                       "or the output cannot be written"),
+     ExitCode.INTERRUPTED],
+    "srsform alerts",
+    "srsform alerts --since 2026-11-01 -o alerts.csv"))
+@click.option("-o", "--output", metavar="FILE", default="-", show_default=True,
+              help="File to write ('-' for standard output), e.g. alerts.csv.")
+@click.option("--format", "fmt", type=click.Choice(ALERT_FORMATS),
+              help="text (one line each), csv, json or jsonl (default: from the output's "
+                   "extension, else text).")
+@click.option("--since", type=IsoDate(),
+              help="Alerts of sessions on or after this day instead of the last scan.")
+@click.option("--until", type=IsoDate(), help="Alerts of sessions on or before this day.")
+@click.option("--all", "every", is_flag=True, help="Alerts of every session.")
+@click.option("--client", "clients", multiple=True,
+              help="Only this client code (repeat for several).")
+@_RULES_OPTION
+@_db_option()
+def alerts_command(output: str, fmt: str | None, since: str | None, until: str | None,
+                   every: bool, clients: tuple[str, ...], template_names: tuple[str, ...],
+                   db_path: Path | None) -> None:
+    """The alerts of the last scan (the forms the latest `srsform scan` stored), or of the
+    sessions --since/--until/--all choose: one line each, for the front desk right after
+    scanning. Each alert names its rule and gives a short reason."""
+    from .report.clinician import AlertSelection, dated_alerts, last_scan_alerts
+
+    fmt = _format_from(output, fmt, ALERT_FORMATS, "text")
+    where = page_filter(clients=clients, since=since, until=until)
+    check_writable(output)
+    templates = _report_templates(template_names)
+    with _open_store(db_path) as store:
+        if since or until or every:
+            selection = dated_alerts(store, where, templates)
+        else:
+            found = last_scan_alerts(store, templates)
+            if found is None:
+                raise ConfigError(f"{store.path} has no recorded scan run: give --since DAY "
+                                  "or --all")
+            selection = AlertSelection([a for a in found.alerts
+                                        if not clients or a.client in clients],
+                                       found.described)
+    with atomic_output(output) as out:
+        _write_alerts(out, fmt, selection.alerts)
+    people = len({alert.client for alert in selection.alerts})
+    _say(f"{len(selection.alerts)} alert(s) for {people} client(s) in "
+                 f"{selection.described}")
+
+
+def _write_alerts(out: Any, fmt: str, alerts: list) -> None:
+    import csv
+
+    from .report.clinician import alert_line
+    from .report.export import csv_cell
+
+    if fmt == "text":
+        out.writelines(alert_line(alert) + "\n" for alert in alerts)
+    elif fmt == "csv":
+        writer = csv.writer(out)
+        writer.writerow(["client", "session", "date", "template", "alert", "reason",
+                         "provisional", "rule"])
+        writer.writerows([csv_cell(v) for v in alert.to_dict().values()] for alert in alerts)
+    elif fmt == "json":
+        json.dump([alert.to_dict() for alert in alerts], out, ensure_ascii=False, indent=1)
+        out.write("\n")
+    else:
+        out.writelines(json.dumps(alert.to_dict(), ensure_ascii=False) + "\n"
+                       for alert in alerts)

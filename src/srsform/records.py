@@ -172,6 +172,34 @@ class StoredPage:
         return f"{self.source} page {self.page}{serial}"
 
 
+@dataclass(frozen=True, slots=True)
+class SessionPage:
+    """A stored page of one client's session, as the clinician report reads it: the machine
+    record (its `date` the register's session date), its items' corrections trail, when it
+    was read and by which scan run."""
+
+    page_id: int
+    result: PageResult
+    corrections: tuple[Correction, ...]
+    scanned_at: str  # UTC, ISO
+    scan_run: int | None  # None: stored before srsform recorded scan runs
+
+    @property
+    def day(self) -> str:
+        """The session's day: the register's session date, else the day it was scanned."""
+        return self.result.date or self.scanned_at[:10]
+
+
+@dataclass(frozen=True)
+class ScanOrigin:
+    """Where a stored page came from: its file's content hash, the page in that file, and
+    when it was read (UTC). What a provenance record names, never the file's path."""
+
+    sha256: str
+    page: int
+    scanned_at: str
+
+
 @dataclass(frozen=True)
 class AuditItem:
     """One stored item with where its evidence crop shows the line ends and the mark."""
@@ -193,6 +221,7 @@ class AuditItem:
 class AuditPage:
     """One stored page as the audit report shows it (machine readings and evidence)."""
 
+    page_id: int
     source: str
     page: int
     status: str

@@ -9,9 +9,10 @@ ask it for records. Files are created readable by their owner only.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -26,11 +27,13 @@ from .records import (
     PageFilter,
     PageResult,
     PrintedForm,
+    ScanOrigin,
+    SessionPage,
     StoredPage,
     whole_number,
 )
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 _CORRECTION_COLUMNS = ("id, page_id, item_key, old_score, new_score, old_status, new_status, "
                        "who, at, why")
 SAME_MARK_MM = 2.0  # two readings of one sheet agree this closely on every item
@@ -122,6 +125,19 @@ _MIGRATIONS: dict[int, str] = {
     );
     CREATE INDEX printed_client ON printed(client, session);
     """,
+    4: """
+    -- Scan runs: the pages each `srsform scan` (or each file `srsform watch` reads) stored,
+    -- so that "the last scan" names exactly those (srsform alerts). Pages stored before
+    -- this version have none.
+    CREATE TABLE scan_runs (
+        id INTEGER PRIMARY KEY,
+        started_at TEXT NOT NULL
+    );
+    ALTER TABLE pages ADD COLUMN scan_run INTEGER REFERENCES scan_runs(id);
+    CREATE INDEX pages_run ON pages(scan_run);
+    -- One client's forms, for the clinician report.
+    CREATE INDEX pages_client ON pages(client, session);
+    """,
 }
 # A page's day for date filters: its session date from the register, else the day it was read.
 _PAGE_DAY = "COALESCE(r.session_date, substr(p.scanned_at, 1, 10))"
@@ -129,6 +145,10 @@ _REGISTER_JOIN = "LEFT JOIN printed r ON r.serial = p.serial AND r.template = p.
 # A page's record as read back (joined to the register as `r`); _page_result reads it.
 _PAGE_COLUMNS = ("p.id, p.page_index, p.status, p.template, p.layout, p.serial, p.client, "
                  "p.session, p.rotation, p.print_scale, p.total, p.rule, r.session_date")
+# A score or total as whole_number gives it (7, not 7.0), computed in SQLite for bulk reads.
+_WHOLE = "CASE WHEN {0} = CAST({0} AS INTEGER) THEN CAST({0} AS INTEGER) ELSE {0} END"
+# A page of a client's session: the clinician report and alerts read only these.
+_SESSION_PAGE = "p.client IS NOT NULL AND p.session IS NOT NULL"
 
 
 def file_sha256(path: str | Path) -> str:
@@ -155,6 +175,7 @@ class Store:
                 fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
                 os.close(fd)
             self.db = sqlite3.connect(self.path, isolation_level=None)
+            self._run: int | None = None
         except (OSError, sqlite3.Error) as exc:
             raise ConfigError(f"cannot open the store {self.path}: {exc}") from None
         try:
@@ -231,56 +252,74 @@ class Store:
                                crop.left_end_mm, crop.right_end_mm, crop.mark_x_mm)
         return str(page_path.relative_to(self.path.parent)), crops
 
+    def start_run(self) -> int:
+        """Begin a scan run: the pages saved from now on belong to it (see last_scan)."""
+        cursor = self.db.execute("INSERT INTO scan_runs (started_at) VALUES (?)", (_now(),))
+        self._run = int(cursor.lastrowid)
+        return self._run
+
     def save_page(self, source_id: int, result: PageResult) -> PageResult:
         """Store one page's result in one transaction; returns it as stored (with the
-        duplicate-serial flag when the same form serial was already read elsewhere)."""
-        result = self._flag_duplicates(source_id, result)
-        evidence_path, crops = self._write_evidence(source_id, result)
-        image_sha256 = result.image_sha256
+        duplicate-serial flag when the same form serial was already read elsewhere). The
+        page belongs to the current scan run (one is begun if none was)."""
+        return self.save_pages(source_id, [result])[0]
+
+    def save_pages(self, source_id: int, results: Sequence[PageResult]) -> list[PageResult]:
+        """Store pages of one source in one transaction (all or none), as save_page does
+        each: an import of many records commits once instead of once a page."""
+        if self._run is None:
+            self.start_run()
+        stored = []
         self.db.execute("BEGIN IMMEDIATE")
         try:
-            existing = self.db.execute("SELECT id FROM pages WHERE source_id=? AND "
-                                       "page_index=?", (source_id, result.page)).fetchone()
-            if existing is not None:
-                page_id = existing[0]
-                self.db.execute("DELETE FROM items WHERE page_id=?", (page_id,))
-                self.db.execute("DELETE FROM page_flags WHERE page_id=?", (page_id,))
-                self.db.execute("DELETE FROM page_reasons WHERE page_id=?", (page_id,))
-                self.db.execute(
-                    "UPDATE pages SET image_sha256=?, status=?, template=?, layout=?, serial=?,"
-                    " client=?, session=?, rotation=?, print_scale=?, total=?, rule=?, "
-                    "scanned_at=? WHERE id=?", (*self._page_values(result, image_sha256),
-                                                page_id))
-            else:
-                page_id = self.db.execute(
-                    "INSERT INTO pages (image_sha256, status, template, layout, serial, client,"
-                    " session, rotation, print_scale, total, rule, scanned_at, source_id, "
-                    "page_index) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (*self._page_values(result, image_sha256), source_id, result.page)
-                ).lastrowid
-            self.db.executemany("INSERT INTO page_flags VALUES (?, ?)",
-                                [(page_id, f) for f in dict.fromkeys(result.flags)])
-            self.db.executemany("INSERT INTO page_reasons VALUES (?, ?, ?)",
-                                [(page_id, i, r) for i, r in enumerate(result.reasons)])
-            self.db.executemany(
-                "INSERT INTO items (page_id, position, key, mm, score, status, confidence, "
-                "crop_path, crop_x_mm, left_end_mm, right_end_mm, mark_x_mm) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(page_id, i, it.key, it.mm, it.score, it.status, it.confidence,
-                  *crops.get(it.key, (None,) * 5)) for i, it in enumerate(result.items)])
-            self.db.execute("UPDATE pages SET evidence_path=? WHERE id=?",
-                            (evidence_path, page_id))
+            for result in results:
+                stored.append(self._write_page(source_id, result))
             self.db.execute("COMMIT")
         except BaseException:
             self.db.execute("ROLLBACK")
             raise
+        return stored
+
+    def _write_page(self, source_id: int, result: PageResult) -> PageResult:
+        result = self._flag_duplicates(source_id, result)
+        evidence_path, crops = self._write_evidence(source_id, result)
+        image_sha256 = result.image_sha256
+        existing = self.db.execute("SELECT id FROM pages WHERE source_id=? AND "
+                                   "page_index=?", (source_id, result.page)).fetchone()
+        if existing is not None:
+            page_id = existing[0]
+            self.db.execute("DELETE FROM items WHERE page_id=?", (page_id,))
+            self.db.execute("DELETE FROM page_flags WHERE page_id=?", (page_id,))
+            self.db.execute("DELETE FROM page_reasons WHERE page_id=?", (page_id,))
+            self.db.execute(
+                "UPDATE pages SET image_sha256=?, status=?, template=?, layout=?, serial=?,"
+                " client=?, session=?, rotation=?, print_scale=?, total=?, rule=?, "
+                "scanned_at=?, scan_run=? WHERE id=?",
+                (*self._page_values(result, image_sha256), page_id))
+        else:
+            page_id = self.db.execute(
+                "INSERT INTO pages (image_sha256, status, template, layout, serial, client,"
+                " session, rotation, print_scale, total, rule, scanned_at, scan_run, "
+                "source_id, page_index) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (*self._page_values(result, image_sha256), source_id, result.page)
+            ).lastrowid
+        self.db.executemany("INSERT INTO page_flags VALUES (?, ?)",
+                            [(page_id, f) for f in dict.fromkeys(result.flags)])
+        self.db.executemany("INSERT INTO page_reasons VALUES (?, ?, ?)",
+                            [(page_id, i, r) for i, r in enumerate(result.reasons)])
+        self.db.executemany(
+            "INSERT INTO items (page_id, position, key, mm, score, status, confidence, "
+            "crop_path, crop_x_mm, left_end_mm, right_end_mm, mark_x_mm) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(page_id, i, it.key, it.mm, it.score, it.status, it.confidence,
+              *crops.get(it.key, (None,) * 5)) for i, it in enumerate(result.items)])
+        self.db.execute("UPDATE pages SET evidence_path=? WHERE id=?", (evidence_path, page_id))
         return result
 
-    @staticmethod
-    def _page_values(result: PageResult, image_sha256: str | None) -> tuple:
+    def _page_values(self, result: PageResult, image_sha256: str | None) -> tuple:
         return (image_sha256, result.status, result.template, result.layout, result.serial,
                 result.client, result.session, result.rotation, result.print_scale,
-                result.total, result.rule, _now())
+                result.total, result.rule, _now(), self._run)
 
     def _flag_duplicates(self, source_id: int, result: PageResult) -> PageResult:
         """Flag a page whose image or form serial was already read from another page.
@@ -432,6 +471,13 @@ class Store:
         condition = _in("p.status", statuses, args)
         return self._read_pages(condition[0] if condition else "0", args)
 
+    def scan_origin(self, page_id: int) -> ScanOrigin | None:
+        """The file hash, page number and read time of a stored page."""
+        row = self.db.execute("SELECT s.sha256, p.page_index, p.scanned_at FROM pages p JOIN "
+                              "sources s ON s.id = p.source_id WHERE p.id=?", (page_id,)
+                              ).fetchone()
+        return None if row is None else ScanOrigin(*row)
+
     def page_by_id(self, page_id: int) -> tuple[StoredPage, PageResult] | None:
         found = self._pages_where("p.id=?", (page_id,))
         return found[0] if found else None
@@ -443,16 +489,6 @@ class Store:
 
     def pages_with_serial(self, serial: str) -> list[tuple[StoredPage, PageResult]]:
         return self._pages_where("p.serial=?", (serial,))
-
-    def page_ids_with_serial(self, serial: str) -> list[int]:
-        rows = self.db.execute("SELECT id FROM pages WHERE serial=? ORDER BY id", (serial,))
-        return [page_id for (page_id,) in rows]
-
-    def page_ids_of_session(self, client: str, session: int) -> list[int]:
-        """Stored pages of one client's session (whatever their template)."""
-        rows = self.db.execute("SELECT id FROM pages WHERE client=? AND session=? ORDER BY id",
-                               (client, session))
-        return [page_id for (page_id,) in rows]
 
     def source_by_path(self, path: str) -> int | None:
         """A stored source by the path it was scanned as, else by the content of `path`."""
@@ -613,25 +649,95 @@ class Store:
             f"WHERE p.serial IS NOT NULL AND r.serial IS NULL {condition} ORDER BY p.id", args)
         return [StoredPage(*row[:6], self.beside(row[6])) for row in rows]
 
+    # --- clients' sessions, for the clinician report and alerts ----------------------------
+
+    def clients(self, where: PageFilter | None = None) -> list[str]:
+        """Client codes with a stored session page that `where` selects (by client, template
+        and date), sorted."""
+        condition, args = _filter_sql(where)
+        dated = where is not None and (where.since or where.until)
+        rows = self.db.execute(
+            f"SELECT DISTINCT p.client FROM pages p {_REGISTER_JOIN if dated else ''} "
+            f"WHERE {_SESSION_PAGE} {condition} ORDER BY p.client", args)
+        return [client for (client,) in rows]
+
+    def last_scan(self) -> tuple[int, str, list[str]] | None:
+        """The latest scan run that stored a page: its id, when it started (UTC) and the
+        clients whose session pages it stored; None when no run was recorded."""
+        row = self.db.execute("SELECT r.id, r.started_at FROM scan_runs r WHERE EXISTS "
+                              "(SELECT 1 FROM pages p WHERE p.scan_run = r.id) "
+                              "ORDER BY r.id DESC LIMIT 1").fetchone()
+        if row is None:
+            return None
+        clients = [client for (client,) in self.db.execute(
+            f"SELECT DISTINCT p.client FROM pages p WHERE p.scan_run=? AND {_SESSION_PAGE} "
+            "ORDER BY p.client", (row[0],))]
+        return row[0], row[1], clients
+
+    def session_pages(self, clients: Sequence[str] | None = None) -> list[SessionPage]:
+        """Every stored page with a client code and a session number (only `clients`' when
+        given), with its items, flags, reasons, register date and corrections; in client,
+        session and storage order. A fixed handful of queries, whatever the number of pages."""
+        condition, args = _SESSION_PAGE, []
+        if clients is not None:
+            condition += " AND p.client IN (SELECT value FROM json_each(?))"
+            args.append(json.dumps(list(clients)))
+        by_page: dict[str, dict[int, list]] = {"items": {}, "flags": {}, "reasons": {},
+                                               "corrections": {}}
+        queries = {
+            "items": f"SELECT x.page_id, x.key, x.mm, {_WHOLE.format('x.score')}, x.status, "
+                     "x.confidence FROM items x",
+            "flags": "SELECT x.page_id, x.flag FROM page_flags x",
+            "reasons": "SELECT x.page_id, x.reason FROM page_reasons x",
+            "corrections": f"SELECT {', '.join('x.' + c for c in _CORRECTION_COLUMNS.split(', '))}"
+                           " FROM corrections x",
+        }
+        order = {"items": "x.id", "flags": "x.rowid", "reasons": "x.page_id, x.position",
+                 "corrections": "x.id"}
+        for name, query in queries.items():
+            page_column = 1 if name == "corrections" else 0
+            found = by_page[name]
+            for row in self.db.execute(f"{query} JOIN pages p ON p.id = x.page_id WHERE "
+                                       f"{condition} ORDER BY {order[name]}", args):
+                found.setdefault(row[page_column], []).append(row)
+        paths = dict(self.db.execute("SELECT id, path FROM sources"))
+        pages = self.db.execute(
+            "SELECT p.id, p.source_id, p.page_index, p.status, p.template, p.layout, p.serial, "
+            f"p.client, p.session, p.rotation, p.print_scale, {_WHOLE.format('p.total')}, "
+            f"p.rule, r.session_date, p.scanned_at, p.scan_run FROM pages p {_REGISTER_JOIN} "
+            f"WHERE {condition} ORDER BY p.client, p.session, p.id", args)
+        return [self._session_page(row, paths, by_page) for row in pages]
+
+    @staticmethod
+    def _session_page(row: tuple, paths: dict[int, str], by_page: dict[str, dict[int, list]]
+                      ) -> SessionPage:
+        # Positional arguments: this runs once a page over whole stores.
+        page_id = row[0]
+        items = tuple([ItemScore(*item[1:], ()) for item in by_page["items"].get(page_id, ())])
+        flags = by_page["flags"].get(page_id)
+        reasons = by_page["reasons"].get(page_id)
+        result = PageResult(
+            paths[row[1]], row[2], row[3], row[4], row[5], row[6], row[7], row[8], row[9],
+            row[10], items, row[11], tuple([f for _, f in flags]) if flags else (), row[12],
+            tuple([r for _, r in reasons]) if reasons else (), None, None, row[13])
+        trail = by_page["corrections"].get(page_id)
+        return SessionPage(page_id, result, tuple([Correction(*c) for c in trail]) if trail
+                           else (), row[14], row[15])
+
     # --- the audit report ------------------------------------------------------------------
 
-    def audit_pages(self, client: str | None = None, since: str | None = None
-                    ) -> list[AuditPage]:
-        """Stored pages (one client's, or scanned on or after `since`), oldest first, with
-        their machine readings, evidence and which items a person corrected."""
+    def audit_pages(self, page_ids: Collection[int] | None = None) -> list[AuditPage]:
+        """Stored pages (all, or those of `page_ids`), oldest first, with their machine
+        readings, evidence and which items a person corrected."""
         query = ("SELECT p.id, s.path, p.page_index, p.status, p.template, p.serial, p.client, "
                  "p.session, p.print_scale, p.total, p.evidence_path, p.scanned_at FROM pages p "
-                 "JOIN sources s ON s.id = p.source_id WHERE 1=1")
-        args: list = []
-        if client is not None:
-            query += " AND p.client = ?"
-            args.append(client)
-        if since is not None:
-            query += " AND p.scanned_at >= ?"
-            args.append(since)
+                 "JOIN sources s ON s.id = p.source_id")
+        wanted = None if page_ids is None else set(page_ids)
         pages = []
-        for row in self.db.execute(query + " ORDER BY p.id", args).fetchall():
+        for row in self.db.execute(query + " ORDER BY p.id").fetchall():
             page_id = row[0]
+            if wanted is not None and page_id not in wanted:
+                continue
             corrected = {k for (k,) in self.db.execute(
                 "SELECT DISTINCT item_key FROM corrections WHERE page_id=?", (page_id,))}
             items = tuple(AuditItem(*item, corrected=item[0] in corrected)
@@ -644,7 +750,8 @@ class Store:
             reasons = tuple(r for (r,) in self.db.execute(
                 "SELECT reason FROM page_reasons WHERE page_id=? ORDER BY position",
                 (page_id,)))
-            pages.append(AuditPage(source=row[1], page=row[2], status=row[3], template=row[4],
+            pages.append(AuditPage(page_id=page_id, source=row[1], page=row[2],
+                                   status=row[3], template=row[4],
                                    serial=row[5], client=row[6], session=row[7],
                                    print_scale=row[8], total=row[9], flags=flags,
                                    reasons=reasons, evidence_path=row[10], scanned_at=row[11],

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -86,13 +87,16 @@ def _items(template: Template, form: ClinicForm, rng: np.random.Generator
                  for item in template.items)
 
 
-def scan_forms(forms: Sequence[ClinicForm], folder: str | Path, seed: int = 0) -> list[Path]:
-    """Fill in and scan the forms (office scans, upright) into `folder`; the scan files."""
+def scan_forms(forms: Sequence[ClinicForm], folder: str | Path, seed: int = 0,
+               **changes: Any) -> list[Path]:
+    """Fill in and scan the forms (office scans, upright; with `changes` to the scan
+    condition when given, e.g. small 1-bit scans for the samples) into `folder`; the scan
+    files."""
     rng = np.random.default_rng(seed)
     pages = []
     for form in forms:
         template = load_template(form.template)
-        condition = random_condition(rng, "office")
+        condition = replace(random_condition(rng, "office"), **changes)
         pages.append(make_page(template, form.code, _items(template, form, rng), condition,
                                int(rng.integers(2**31))))
     return [p for p in write_stack(pages, folder) if p.suffix != ".jsonl"]

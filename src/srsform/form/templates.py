@@ -20,6 +20,7 @@ from ..errors import TemplateError
 from .layout import LINE_LENGTH_MM
 
 ROUNDING_RULES = ("nearest_cm_half_up", "one_decimal")
+ROLES = ("outcome", "alliance")  # which chart of the clinician report a measure is drawn on
 _COMPARE = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 FLAG_OPS = tuple(_COMPARE)
 _KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
@@ -53,6 +54,65 @@ class FlagRule:
         return any(score is not None and compare(score, self.value) for score in scores)
 
 
+# Alert kinds (`when`): what each checks in a client's run of forms of one template, and the
+# fields it takes besides `name` and `when` (with their defaults; _MISSING: required).
+ALERT_KINDS: dict[str, str] = {
+    "flag": "this session's form raises `flag`",
+    "intake_flag": "the intake form (the client's first with a total) raises `flag`",
+    "improved": "the total is `value` or more above intake (default: scale.reliable_change)",
+    "deteriorated": "the total is `value` or more below intake (default: scale.reliable_change)",
+    "recovered": "intake raised `flag` (a total below a cut-off), this total does not, and "
+                 "it is `value` or more above intake (default: scale.reliable_change)",
+    "no_change": "`sessions` or more sessions from intake, the total is less than `value` "
+                 "from intake (default: scale.reliable_change)",
+    "drop": "the total is `value` or more below the client's previous total (default 1)",
+    "perfect_streak": "the highest possible total on `sessions` forms in a row (default 3)",
+    "missing": "a session in the client's sequence has no form of this template",
+    "review": "this session's form is still awaiting review (its values are provisional)",
+}
+_ALERT_FIELDS = {"name", "when", "flag", "value", "sessions"}
+_ALERT_USES = {  # kind -> (uses flag, uses value, uses sessions)
+    "flag": (True, False, False), "intake_flag": (True, False, False),
+    "improved": (False, True, False), "deteriorated": (False, True, False),
+    "recovered": (True, True, False), "no_change": (False, True, True),
+    "drop": (False, True, False), "perfect_streak": (False, False, True),
+    "missing": (False, False, False), "review": (False, False, False),
+}
+_DEFAULT_SESSIONS = {"perfect_streak": 3, "no_change": 6}
+
+
+@dataclass(frozen=True)
+class AlertRule:
+    """One alert a client's run of forms may raise: `name`, the kind of check (`when`, one
+    of ALERT_KINDS) and its settings, resolved (the flag rule itself; a reliable change
+    taken from the scale)."""
+
+    name: str
+    when: str
+    flag: FlagRule | None = None
+    value: float | None = None
+    sessions: int | None = None
+
+    def describe(self) -> str:
+        """The rule as recorded with each alert it raises, e.g. 'reliably_improved:
+        change from intake>=+5'."""
+        value = f"{self.value:g}" if self.value is not None else ""
+        flag = f"{self.flag.on}{self.flag.op}{self.flag.value:g}" if self.flag else ""
+        text = {
+            "flag": f"flag {self.flag.name if self.flag else ''} ({flag})",
+            "intake_flag": f"intake flag {self.flag.name if self.flag else ''} ({flag})",
+            "improved": f"change from intake>=+{value}",
+            "deteriorated": f"change from intake<=-{value}",
+            "recovered": f"intake {flag}, now not, change from intake>=+{value}",
+            "no_change": f"|change from intake|<{value} after >={self.sessions} sessions",
+            "drop": f"total fell >={value} from the previous session",
+            "perfect_streak": f"highest total on >={self.sessions} forms in a row",
+            "missing": "a session in the sequence has no form",
+            "review": "form awaiting review",
+        }[self.when]
+        return f"{self.name}: {text}"
+
+
 @dataclass(frozen=True)
 class Scale:
     min: int
@@ -72,6 +132,12 @@ class Template:
     items: tuple[Item, ...]
     flags: tuple[FlagRule, ...]
     source: str  # where it was loaded from, for messages
+    role: str | None = None  # outcome | alliance: its chart in the clinician report
+    alerts: tuple[AlertRule, ...] = ()
+
+    @property
+    def highest_total(self) -> float:
+        return float(self.scale.max * len(self.items))
 
     def rule_text(self) -> str:
         """The scoring rule recorded with every score, e.g. 'srs@1.0 nearest_cm_half_up; ...'."""
@@ -147,6 +213,12 @@ def parse_template(data: dict[str, Any], source: str) -> Template:
     flags = tuple(
         _parse_flag(entry, source, i) for i, entry in enumerate(fields.array("flags", default=[]))
     )
+    role = fields.choice("role", ROLES) if "role" in data else None
+    alerts = tuple(_parse_alert(entry, source, i, scale, flags)
+                   for i, entry in enumerate(fields.array("alerts", default=[])))
+    names = [alert.name for alert in alerts]
+    if len(set(names)) != len(names):
+        fields.fail("alerts", f"alert names must be unique, found {names}")
     return Template(
         id=template_id,
         version=fields.text("version"),
@@ -156,6 +228,8 @@ def parse_template(data: dict[str, Any], source: str) -> Template:
         items=items,
         flags=flags,
         source=source,
+        role=role,
+        alerts=alerts,
     )
 
 
@@ -181,6 +255,50 @@ def _parse_flag(entry: Any, source: str, index: int) -> FlagRule:
         op=fields.choice("op", FLAG_OPS),
         value=fields.number("value"),
     )
+
+
+def _parse_alert(entry: Any, source: str, index: int, scale: Scale,
+                 flags: Sequence[FlagRule]) -> AlertRule:
+    """One [[alerts]] table: its kind's fields only, the flag it names among the template's,
+    a reliable change from the scale where the kind needs one and none is given."""
+    if not isinstance(entry, dict):
+        raise TemplateError(f"{source}: field 'alerts[{index}]': must be a table")
+    fields = _Fields(entry, source, f"alerts[{index}].")
+    for unknown in sorted(set(entry) - _ALERT_FIELDS):
+        fields.fail(unknown, f"unknown field (an alert takes {', '.join(sorted(_ALERT_FIELDS))})")
+    name = fields.text("name")
+    if not _KEY_RE.match(name):
+        fields.fail("name", "must be lower-case letters, digits and '_' (at most 32)")
+    when = fields.choice("when", tuple(ALERT_KINDS))
+    uses_flag, uses_value, uses_sessions = _ALERT_USES[when]
+    for field, used in (("flag", uses_flag), ("value", uses_value), ("sessions", uses_sessions)):
+        if field in entry and not used:
+            fields.fail(field, f"does not apply to when = '{when}'")
+    flag = _alert_flag(fields, flags, when) if uses_flag else None
+    value = None
+    if uses_value:
+        default = 1.0 if when == "drop" else scale.reliable_change
+        value = fields.number("value", default=default if default is not None else _MISSING)
+        if value <= 0:
+            fields.fail("value", f"must be above 0, found {value:g}")
+    sessions = None
+    if uses_sessions:
+        sessions = fields.integer("sessions", default=_DEFAULT_SESSIONS[when])
+        if sessions < 2:
+            fields.fail("sessions", f"must be 2 or more, found {sessions}")
+    return AlertRule(name, when, flag, value, sessions)
+
+
+def _alert_flag(fields: _Fields, flags: Sequence[FlagRule], when: str) -> FlagRule:
+    wanted = fields.text("flag")
+    found = next((flag for flag in flags if flag.name == wanted), None)
+    if found is None:
+        known = ", ".join(flag.name for flag in flags) or "none"
+        fields.fail("flag", f"no flag '{wanted}' in this template's [[flags]] (it has {known})")
+    if when == "recovered" and (found.on != "total" or found.op not in ("<", "<=")):
+        fields.fail("flag", f"recovery needs a flag on the total below a cut-off (op < or <=), "
+                            f"found {found.describe()}")
+    return found
 
 
 _MISSING = object()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from ..errors import ConfigError, DecidedMeanwhile, TemplateError
@@ -206,10 +206,54 @@ def records_in_force(store: Store, sources: Sequence[tuple[int, str]] | None = N
     """Stored records with the values in force, and the keys a person decided: for the given
     (source id, path as given) files in that order, or (None) every stored file in the order
     stored; only the pages `where` selects (its statuses compared in force)."""
+    for _, in_force, corrected, _ in pages_in_force(store, sources, where):
+        yield in_force, corrected
+
+
+def pages_in_force(store: Store, sources: Sequence[tuple[int, str]] | None = None,
+                   where: PageFilter | None = None
+                   ) -> Iterator[tuple[StoredPage, PageResult, set[str], list[Correction]]]:
+    """As records_in_force, with each page's identity and its whole corrections trail."""
     for page, result in store.pages(sources, where):
-        in_force, corrected = apply_corrections(result, store.corrections(page.page_id))
+        trail = store.corrections(page.page_id)
+        in_force, corrected = apply_corrections(result, trail)
         if where is None or not where.statuses or in_force.status in where.statuses:
-            yield in_force, corrected
+            yield page, in_force, corrected, trail
+
+
+@dataclass(frozen=True)
+class FormInForce:
+    """A stored page as read by the machine and with the values in force, and for each item
+    whose value in force a person set, the decision that set it."""
+
+    page: StoredPage
+    machine: PageResult
+    in_force: PageResult
+    decisions: Mapping[str, Correction]
+
+
+def decisions_in_force(result: PageResult, trail: Sequence[Correction]
+                       ) -> dict[str, Correction]:
+    """Item key -> the trail entry whose value is in force, for the items a person decided
+    (an item whose decisions were all undone is back to the machine's and is not listed)."""
+    by_id = {entry.id: entry for entry in trail}
+    decided = {}
+    for item in result.items:
+        entries = [entry for entry in trail if entry.item_key == item.key]
+        value = replay(Value(item.score, item.status), entries)[-1]
+        if value.correction_id is not None:
+            decided[item.key] = by_id[value.correction_id]
+    return decided
+
+
+def forms_in_force(store: Store, where: PageFilter | None = None) -> Iterator[FormInForce]:
+    """Every stored page (or those `where` selects, its statuses compared in force), in the
+    order stored, with its machine reading, the values in force and the decisions in force."""
+    for page, result in store.pages(None, where):
+        trail = store.corrections(page.page_id)
+        in_force = apply_corrections(result, trail)[0]
+        if where is None or not where.statuses or in_force.status in where.statuses:
+            yield FormInForce(page, result, in_force, decisions_in_force(result, trail))
 
 
 def item_keys(store: Store) -> list[str]:
