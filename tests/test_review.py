@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import sqlite3
 from datetime import datetime
 from pathlib import Path
@@ -14,9 +15,17 @@ import pytest
 from click.testing import CliRunner, Result
 
 from srsform.cli import main
-from srsform.errors import ExitCode
-from srsform.records import Correction
-from srsform.report.review import Value, parse_decision, replay, review_queue
+from srsform.errors import DecidedMeanwhile, ExitCode
+from srsform.records import Correction, ItemScore, PageResult
+from srsform.report import review
+from srsform.report.review import (
+    PAGE_KEY,
+    Value,
+    apply_corrections,
+    parse_decision,
+    replay,
+    review_queue,
+)
 from srsform.store import Store
 
 KEYS = ("relationship", "goals_topics", "approach_method", "overall")
@@ -176,7 +185,7 @@ def test_review_needs_an_existing_store(tmp_path: Path) -> None:
 def test_the_walk_accepts_one_item_and_corrects_another(samples_db: Path) -> None:
     with Store(samples_db) as store:
         first, second = review_queue(store)[:2]
-    assert first.confidence <= second.confidence and first.status != "ok"
+    assert first.status != "ok" and second.status != "ok"
     # A bad answer is asked again; the reason is asked once, at the first decision.
     answers = "a\nchecked against the paper\n11\n7\nq\n"
     result = _run("review", "--db", str(samples_db), "--who", "ana", stdin=answers)
@@ -194,13 +203,135 @@ def test_the_walk_accepts_one_item_and_corrects_another(samples_db: Path) -> Non
     assert (second.page.page_id, second.key) not in keys
 
 
-def test_review_list_is_lowest_confidence_first(samples_db: Path) -> None:
-    result = _run("review", "list", "--db", str(samples_db))
-    rows = list(csv.DictReader(io.StringIO(result.stdout), delimiter="\t"))
-    confidences = [float(r["confidence"]) for r in rows if r["item"] != "(no items read)"]
-    assert confidences == sorted(confidences) and len(confidences) > 5
-    assert all(r["page"].rsplit(":", 1)[1].isdigit() for r in rows)
+def _list(db: Path) -> list[dict[str, str]]:
+    result = _run("review", "list", "--db", str(db))
+    assert result.exit_code == 0, result.output
+    return list(csv.DictReader(io.StringIO(result.stdout), delimiter="\t"))
+
+
+def test_review_list_shows_only_what_needs_a_decision_most_useful_first(samples_db: Path
+                                                                        ) -> None:
+    rows = _list(samples_db)
+    assert rows and {r["status"] for r in rows} <= {"uncertain", "multiple", "missing"}
     assert not any(r["serial"] == OK_PAGE for r in rows)  # an ok page needs no one
+    pages = [r["page"] for r in rows]
+    # A page's items come together, top to bottom; pages that the fewest decisions settle
+    # come first: stack.pdf:3 (four items in doubt) is last.
+    assert pages == sorted(pages, key=pages.index)
+    runs = [page for n, page in enumerate(pages) if n == 0 or pages[n - 1] != page]
+    assert len(runs) == len(set(pages)) == 7
+    sizes = [pages.count(page) for page in runs]
+    assert sizes == sorted(sizes) and runs[-1].endswith("stack.pdf:3")
+    blank = next(r for r in rows if r["page"].endswith("stack.tif:2")
+                 and r["item"] == "goals_topics")
+    assert blank["status"] == "missing"  # the blank item waits with its page, not last
+    assert all(r["page"].rsplit(":", 1)[1].isdigit() for r in rows)
+
+
+def test_a_confirmed_blank_takes_its_page_out_of_review(samples_db: Path,
+                                                        sample_scans: Path) -> None:
+    # stack.tif page 2: relationship has two marks, goals_topics is blank.
+    page = str(sample_scans / "stack.tif") + ":2"
+    scan = ["scan", str(sample_scans / "stack.tif"), "--db", str(samples_db), "-o", "-"]
+    assert _run(*scan).exit_code == ExitCode.REVIEW
+    for key, value in (("goals_topics", "missing"), ("relationship", "accept")):
+        result = _run("review", "set", page, key, value, "--why", "no mark on the paper",
+                      "--db", str(samples_db))
+        if value == "accept":  # two marks: there is no reading to accept
+            assert result.exit_code == ExitCode.CONFIG
+    assert _records(samples_db)["SAMP00000015"]["status"] == "review"
+    assert _run("review", "set", page, "relationship", "7", "--why", "the client's own "
+                "correction", "--db", str(samples_db)).exit_code == 0
+    record = _records(samples_db)["SAMP00000015"]
+    assert record["status"] == "ok" and record["total"] is None
+    blank = _item(record, "goals_topics")
+    assert (blank["status"], blank["score"], blank["corrected"]) == ("missing", None, True)
+    assert not any(r["page"] == page for r in _list(samples_db))
+    assert _run("review", "list", "--db", str(samples_db)).exit_code == 0
+    # The other two pages of the file still wait, so the scan still says 4; once they are
+    # decided it exits 0.
+    assert _run(*scan).exit_code == ExitCode.REVIEW
+    for ref, key in (("SAMP00000014", "goals_topics"), ("SAMP00000016", "individually"),
+                     ("SAMP00000016", "overall")):
+        assert _run("review", "set", ref, key, "9", "--why", "paper",
+                    "--db", str(samples_db)).exit_code == 0
+    assert _run(*scan).exit_code == ExitCode.OK
+    assert _run("export", "--db", str(samples_db), "--status", "review",
+                "--template", "ors").stdout == ""
+
+
+def test_a_page_marked_not_a_form_leaves_the_scores_and_can_be_undone(samples_db: Path,
+                                                                      sample_scans: Path
+                                                                      ) -> None:
+    result = _run("review", "page", "SAMP00000012", "not-a-form", "--why", "a letter",
+                  "--who", "ana", "--db", str(samples_db))
+    assert result.exit_code == 0, result.output
+    record = _records(samples_db)["SAMP00000012"]
+    assert (record["status"], record["items"], record["total"]) == ("not_a_form", [], None)
+    assert any("not a form" in reason for reason in record["reasons"])
+    assert not any(r["serial"] == "SAMP00000012" for r in _list(samples_db))
+    (entry,) = _trail(samples_db)
+    assert (entry["item"], entry["old"], entry["new"], entry["who"]) == (
+        PAGE_KEY, "review", "not_a_form", "ana")
+
+    # A page a person set aside waits no more: stack.pdf's other pages are decided, and the
+    # scan's exit code follows.
+    scan = ["scan", str(sample_scans / "stack.pdf"), "--db", str(samples_db), "-o", "-"]
+    assert _run(*scan).exit_code == ExitCode.REVIEW
+    assert _run("review", "set", "SAMP00000013", "relationship", "accept", "--why", "x",
+                "--db", str(samples_db)).exit_code == 0
+    assert _run(*scan).exit_code == ExitCode.OK
+
+    assert _run("review", "undo", entry["id"], "--why", "it is a form after all",
+                "--db", str(samples_db)).exit_code == 0
+    assert _records(samples_db)["SAMP00000012"]["status"] == "review"
+    assert len(_items_listed(samples_db, "SAMP00000012")) == 4
+    assert _run(*scan).exit_code == ExitCode.REVIEW
+
+
+def _items_listed(db: Path, serial: str) -> list[str]:
+    return [r["item"] for r in _list(db) if r["serial"] == serial]
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    ((OK_PAGE, "accept"), "nothing about the page itself waits"),
+    ((OK_PAGE, "maybe"), "not_a_form' or 'accept'"),
+])
+def test_review_page_refuses_what_it_cannot_record(samples_db: Path, args: tuple[str, ...],
+                                                   message: str) -> None:
+    result = _run("review", "page", *args, "--why", "x", "--db", str(samples_db))
+    assert result.exit_code in (ExitCode.CONFIG, ExitCode.USAGE)
+    assert message in result.stderr
+    assert _trail(samples_db) == []
+
+
+def test_the_walk_counts_without_jumps(samples_db: Path) -> None:
+    # Marking stack.tif:3 not a form (n) at its first item settles its second: the walk
+    # counts on by one and its total shrinks by one, instead of jumping past the item.
+    with Store(samples_db) as store:
+        queue = review_queue(store)
+    first = next(n for n, e in enumerate(queue) if e.page.serial == "SAMP00000016")
+    assert queue[first + 1].page.serial == "SAMP00000016" and first + 2 < len(queue)
+    answers = "s\n" * first + "n\nnot a form\n" + "s\n" * (len(queue) - first - 2)
+    result = _run("review", "--db", str(samples_db), stdin=answers)
+    assert result.exit_code == 0, result.output
+    counters = [(int(n), int(t)) for n, t in re.findall(r"\[(\d+)/(\d+)\]", result.stdout)]
+    assert [n for n, _ in counters] == list(range(1, len(queue)))
+    assert [t for _, t in counters] == [len(queue)] * (first + 1) + [len(queue) - 1] * (
+        len(queue) - first - 2)
+    assert [c["item"] for c in _trail(samples_db)] == [PAGE_KEY]
+
+
+def test_a_decision_on_an_item_decided_meanwhile_is_refused(samples_db: Path) -> None:
+    with Store(samples_db) as store:
+        entry = review_queue(store)[0]
+        review.decide(store, entry.page, entry.key, review.Decision("score", 3), "ana", "x",
+                      seen=entry.latest)
+        with pytest.raises(DecidedMeanwhile, match="ana decided"):
+            review.decide(store, entry.page, entry.key, review.Decision("score", 4), "ben",
+                          "y", seen=entry.latest)
+        assert [c.new_score for c in store.corrections()] == [3]
+        assert not review.still_pending(store, entry)
 
 
 # --- audit against keyed scores --------------------------------------------------------------
@@ -314,6 +445,53 @@ def test_replay_follows_decisions_and_undos() -> None:
     assert states[-1] == machine
 
 
+def _page(status: str = "review", flags: tuple[str, ...] = (),
+          statuses: tuple[str, ...] = ("ok", "missing")) -> PageResult:
+    items = tuple(ItemScore(f"k{n}", None if s != "ok" else 50.0, None if s != "ok" else 5, s,
+                            0.9, ()) for n, s in enumerate(statuses))
+    return PageResult("a.pdf", 1, status, template="srs", serial="S1", items=items,
+                      flags=flags, rule="srs@1.0 nearest_cm_half_up; alliance_concern: "
+                      "total<=36; item_check_in: item<9")
+
+
+def _decided(id_: int, key: str, score: int | None, status: str, why: str = "x"
+             ) -> Correction:
+    return Correction(id_, 1, key, None, score, None, status, "me", "t", why)
+
+
+def test_a_page_leaves_review_once_each_flagged_item_has_a_decision() -> None:
+    page = _page()
+    assert apply_corrections(page, [])[0].status == "review"
+    blank = _decided(1, "k1", None, "missing")
+    in_force, corrected = apply_corrections(page, [blank])
+    assert (in_force.status, in_force.total, corrected) == ("ok", None, {"k1"})
+    undone = _decided(2, "k1", None, "missing", why="undo #1: no")
+    assert apply_corrections(page, [blank, undone])[0].status == "review"
+
+
+def test_a_page_in_doubt_itself_leaves_review_when_a_person_accepts_it() -> None:
+    page = _page(flags=("duplicate_serial",), statuses=("ok", "ok"))
+    assert review.page_level_review(page)
+    assert apply_corrections(page, [])[0].status == "review"
+    accepted = _decided(1, PAGE_KEY, None, "ok")
+    assert apply_corrections(page, [accepted])[0].status == "ok"
+    mixed = _page(flags=("duplicate_page",))  # the page and an item: both need a person
+    blank = _decided(2, "k1", None, "missing")
+    assert apply_corrections(mixed, [blank])[0].status == "review"
+    assert apply_corrections(mixed, [blank, accepted])[0].status == "ok"
+
+
+def test_a_page_marked_not_a_form_has_no_scores() -> None:
+    marked = _decided(1, PAGE_KEY, None, "not_a_form")
+    in_force, corrected = apply_corrections(_page(flags=("item_check_in", "print_scale_off")),
+                                            [marked])
+    assert (in_force.status, in_force.items, in_force.total) == ("not_a_form", (), None)
+    assert in_force.flags == ("print_scale_off",) and PAGE_KEY in corrected
+    assert review.settled_by_person(in_force, corrected)
+    machine = PageResult("b.png", 1, "not_a_form")
+    assert not review.settled_by_person(*apply_corrections(machine, []))
+
+
 @pytest.mark.parametrize(("text", "rule", "kind", "score"), [
     ("accept", None, "accept", None), ("A", None, "accept", None),
     ("m", None, "missing", None), ("10", None, "score", 10), ("0", None, "score", 0),
@@ -328,3 +506,41 @@ def test_decisions_parse(text: str, rule: str | None, kind: str, score: float | 
 def test_bad_decisions_are_refused(text: str) -> None:
     with pytest.raises(ValueError):
         parse_decision(text, "x@1 one_decimal")
+
+
+def test_the_kept_queue_follows_other_reviewers_and_new_scans(samples_db: Path,
+                                                              sample_scans: Path,
+                                                              tmp_path: Path) -> None:
+    # The review page keeps its queue between views: decisions by anyone (another
+    # connection here) and pages stored since are in it at the next look.
+    with Store(samples_db) as mine, Store(samples_db) as theirs:
+        waiting = review.Waiting(mine)
+        first = waiting.queue()
+        assert first == review_queue(mine)
+        entry = first[0]
+        review.decide(theirs, entry.page, entry.key, review.Decision("score", 5), "ben", "x")
+        assert waiting.queue() == first[1:] == review_queue(mine)
+
+        # The same photo again, as another file: a duplicate page, which a person decides.
+        again = tmp_path / "again.jpg"
+        again.write_bytes((sample_scans / "photo-008.jpg").read_bytes() + b"\0")
+        assert _run("scan", str(again), "--db", str(samples_db), "-o", "-").exit_code == (
+            ExitCode.REVIEW)
+        now = waiting.queue()
+        assert now == review_queue(mine) and len(now) > len(first) - 1
+        duplicate = next(e for e in now if e.page.source == str(again) and e.key is None)
+        assert any("already read" in reason for reason in duplicate.reasons)
+
+
+def test_a_page_set_aside_as_not_a_form_leaves_the_clinician_report(tmp_path: Path) -> None:
+    from support.sessions import run_of, write_forms
+
+    db = tmp_path / "s.db"
+    with Store(db) as store:
+        write_forms(store, [*run_of("C7", "ors", [28, 30]), *run_of("C7", "srs", [39, 39])])
+        (page,) = [p for p, r in store.pages() if r.template == "ors" and r.session == 2]
+    assert _run("review", "page", f"{page.ref}", "not_a_form", "--why", "another client's",
+                "--db", str(db)).exit_code == 0
+    report = json.loads(_run("report", "--db", str(db), "--format", "json", "-o", "-").stdout)
+    sessions = {s["session"]: s["forms"] for s in report["clients"][0]["sessions"]}
+    assert sessions[1]["ors"] and sessions[2]["ors"] is None and sessions[2]["srs"]

@@ -1,5 +1,6 @@
 """The package's shape: stages import only earlier stages, SQL lives in the store alone,
-and the record model, exports, review and audit load no image or PDF library."""
+and the record model, exports, review and audit load no image or PDF library, nor the web
+server (only `srsform review web` does)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "src" / "srsform"
 SAMPLES = ROOT / "samples"
-HEAVY = ("cv2", "numpy", "reportlab", "pikepdf", "PIL", "pdf2image", "matplotlib")
+HEAVY = ("cv2", "numpy", "reportlab", "pikepdf", "PIL", "pdf2image", "matplotlib", "starlette",
+         "uvicorn")
 # form -> read -> store -> report, with the entry points last; errors, records, inputs and
 # outputs are shared by every stage.
 STAGES = {"errors": 0, "records": 0, "inputs": 0, "outputs": 0, "form": 1, "read": 2, "store": 3,
@@ -103,6 +105,7 @@ def test_the_record_model_and_exports_load_no_heavy_library(modules: str) -> Non
 def test_the_loader_sees_heavy_libraries_when_they_load() -> None:
     # The probe above would pass vacuously if it could not see a module load.
     assert "cv2" in _loaded_after("import srsform.read.pipeline")
+    assert {"starlette", "uvicorn"} <= set(_loaded_after("import srsform.report.review_web"))
 
 
 def test_export_of_a_store_does_not_load_opencv(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import click
 from click.shell_completion import CompletionItem
 
-from .errors import ConfigError, ExitCode, OutputError, SrsformError
+from .errors import ConfigError, DecidedMeanwhile, ExitCode, OutputError, SrsformError
 from .form.layout import PAPERS_MM, build_layout
 from .form.pagecode import PageCode, new_serial
 from .form.roster import read_roster
@@ -452,15 +452,18 @@ def scan_command(ctx: click.Context, inputs: tuple[str, ...], output: str, fmt: 
         # The values in force: a person's corrections, where made, over the readings.
         pages = list(review.records_in_force(store, [(p.source_id, p.source) for p in plans]))
         counts: dict[str, int] = {}
-        for result, _ in pages:
+        waiting: dict[str, int] = {}  # the exit code's: a page a person settled waits no more
+        for result, corrected in pages:
             counts[result.status] = counts.get(result.status, 0) + 1
+            if not review.settled_by_person(result, corrected):
+                waiting[result.status] = waiting.get(result.status, 0) + 1
         with atomic_output(output) as out:
             write_records(out, fmt, pages)
     summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
     total = sum(counts.values())
     _say(f"{total} page(s) ({todo} read now, {total - todo} already stored) in the store "
          f"{store.path}: {summary}")
-    ctx.exit(int(ExitCode.for_statuses(counts)))
+    ctx.exit(int(ExitCode.for_statuses(waiting)))
 
 
 def _check_stdin(inputs: list[str]) -> None:
@@ -612,57 +615,74 @@ _WHO_OPTION = click.option("--who", default=_default_who, show_default="your log
 
 
 @main.group("review", cls=_Group, invoke_without_command=True, epilog=_epilog(
-    [(ExitCode.OK, "the walk ended (everything decided, or q)"), _NO_STORE],
+    [(ExitCode.OK, "the walk ended (everything decided, or q), or the web page was stopped"),
+     _NO_STORE],
     "srsform review --db clinic.db",
-    "srsform review list --db clinic.db"))
+    "srsform review --web --db clinic.db"))
 @_db_option()
 @click.option("--why", help="Reason kept with every decision of this session "
                             "(asked once if not given).")
 @_WHO_OPTION
+@click.option("--web", is_flag=True,
+              help="Review in the browser instead (the same as `srsform review web`).")
 @click.pass_context
-def review_command(ctx: click.Context, db_path: Path | None, why: str | None, who: str
-                   ) -> None:
-    """Walk through the items that need a person, lowest confidence first: [a]ccept the
-    reading, type a score 0-10, [m]issing, [s]kip or [q]uit. Every decision is appended to
-    the corrections trail with who, when and why."""
+def review_command(ctx: click.Context, db_path: Path | None, why: str | None, who: str,
+                   web: bool) -> None:
+    """Walk through what needs a person, a page's items together: [a]ccept the reading,
+    type a score 0-10, [m]issing (no mark), [n]ot a form (the whole page), [s]kip or [q]uit.
+    Every decision is appended to the corrections trail with who, when and why."""
     ctx.obj = {"db": db_path}
     if ctx.invoked_subcommand is not None:
         return
+    if web:
+        ctx.invoke(review_web_command, db_path=db_path, who=who)
+        return
     with _review_store(ctx, None) as store:
         queue = review.review_queue(store)
-        items = [entry for entry in queue if entry.key is not None]
-        pages_only = [entry for entry in queue if entry.key is None]
-        decided = skipped = 0
-        for number, entry in enumerate(items, start=1):
+        decided = skipped = shown = 0
+        count = len(queue)
+        for entry in queue:
             if not review.still_pending(store, entry):
-                continue  # settled by a decision on its page earlier in this walk
-            _show_review_item(entry, number, len(items))
-            answer = click.prompt("[a]ccept, score 0-10, [m]issing, [s]kip, [q]uit",
-                                  value_proc=_walk_answer(entry))
+                count -= 1  # settled by a decision on its page earlier in this walk
+                continue
+            shown += 1
+            _show_review_item(entry, shown, count)
+            prompt = ("[a]ccept the page as read, [n]ot a form, [s]kip, [q]uit"
+                      if entry.key is None else
+                      "[a]ccept, score 0-10, [m]issing, [n]ot a form, [s]kip, [q]uit")
+            answer = click.prompt(prompt, value_proc=_walk_answer(entry))
             if answer == "quit":
                 break
             if answer == "skip":
                 skipped += 1
                 continue
+            key = review.PAGE_KEY if answer.kind == "not_a_form" else entry.trail_key
             if why is None:
                 why = click.prompt("Why (kept with each decision of this session)")
-            correction = review.decide(store, entry.page, entry.key, answer, who, why)
+            try:
+                correction = review.decide(store, entry.page, key, answer, who, why,
+                                           seen=entry.latest if key == entry.trail_key else None)
+            except DecidedMeanwhile as exc:
+                click.echo(f"  {exc}")
+                continue
             decided += 1
-            click.echo(f"  #{correction.id}: {entry.key} "
+            click.echo(f"  #{correction.id}: {correction.item_key} "
                        f"{review.format_score(correction.old_score, correction.old_status)} -> "
                        f"{review.format_score(correction.new_score, correction.new_status)}")
-        left = sum(1 for entry in items if review.still_pending(store, entry))
-    _say(f"{decided} decided, {skipped} skipped, {left} item(s) still to review in the store "
-         f"{store.path}" if items else f"nothing to review in the store {store.path}")
-    if pages_only:
-        _say(f"{len(pages_only)} page(s) with no items read (see `srsform review list`): scan "
-             "them again or key them by hand")
+        left = len(review.review_queue(store))
+    _say(f"{decided} decided, {skipped} skipped, {left} decision(s) still waiting in the "
+         f"store {store.path}" if queue else f"nothing to review in the store {store.path}")
+
+
 def _show_review_item(entry: review.ReviewItem, number: int, count: int) -> None:
-    mm = "-" if entry.mm is None else f"{entry.mm:.1f} mm"
     serial = f"serial {entry.page.serial}, " if entry.page.serial else ""
     click.echo(f"\n[{number}/{count}] {entry.page.ref} ({serial}page {entry.page.status})")
-    click.echo(f"  {entry.key}: {mm}, score {review.format_score(entry.score)}, "
-               f"{entry.status}, confidence {entry.confidence:.2f}")
+    if entry.key is None:
+        click.echo("  the page itself")
+    else:
+        mm = "-" if entry.mm is None else f"{entry.mm:.1f} mm"
+        click.echo(f"  {entry.key}: {mm}, score {review.format_score(entry.score)}, "
+                   f"{entry.status}, confidence {entry.confidence:.2f}")
     for reason in entry.reasons:
         click.echo(f"  - {reason}")
     for evidence in dict.fromkeys(p for p in (entry.crop_path, entry.page.evidence_path) if p):
@@ -676,6 +696,8 @@ def _walk_answer(entry: review.ReviewItem) -> Callable[[str], str | review.Decis
         if word in ("s", "skip", "q", "quit"):
             return {"s": "skip", "q": "quit"}.get(word, word)
         try:
+            if entry.key is None or word in ("n", "not_a_form", "not-a-form"):
+                return review.parse_page_decision(text)
             decision = review.parse_decision(text, entry.page.rule)
         except ValueError as exc:
             raise click.BadParameter(str(exc)) from None
@@ -693,18 +715,23 @@ def _walk_answer(entry: review.ReviewItem) -> Callable[[str], str | review.Decis
 @_db_option()
 @click.pass_context
 def review_list_command(ctx: click.Context, db_path: Path | None) -> None:
-    """List what needs a person, lowest confidence first (tab-separated, on stdout)."""
+    """List what needs a decision, most useful first: a page's items together, pages that
+    the fewest decisions settle first (tab-separated, on stdout; item `(page)` is a decision
+    about the page itself)."""
     with _review_store(ctx, db_path) as store:
         queue = review.review_queue(store)
     click.echo("confidence\tpage\tserial\titem\tmm\tscore\tstatus\tevidence\treasons")
     for entry in queue:
         mm = "" if entry.mm is None else f"{entry.mm:.1f}"
-        click.echo("\t".join([f"{entry.confidence:.2f}", entry.page.ref,
-                              entry.page.serial or "", entry.key or "(no items read)", mm,
+        confidence = "" if entry.key is None else f"{entry.confidence:.2f}"
+        click.echo("\t".join([confidence, entry.page.ref, entry.page.serial or "",
+                              entry.trail_key, mm,
                               "" if entry.score is None else f"{entry.score}", entry.status,
                               entry.crop_path or entry.page.evidence_path or "",
                               " | ".join(entry.reasons)]))
-    _say(f"{len(queue)} waiting for a person in the store {store.path}")
+    pages = len({entry.page.page_id for entry in queue})
+    _say(f"{len(queue)} decision(s) on {pages} page(s) waiting for a person in the store "
+         f"{store.path}")
 
 
 _DECIDED = (ExitCode.OK, "the decision was appended to the corrections trail")
@@ -737,6 +764,64 @@ def review_set_command(ctx: click.Context, page_ref: str, item: str, value: str,
          f"{review.format_score(correction.old_score, correction.old_status)} -> "
          f"{review.format_score(correction.new_score, correction.new_status)} (store "
          f"{store.path})")
+
+
+@review_command.command("page", epilog=_epilog(
+    [_DECIDED, _REFUSED],
+    'srsform review page scans/stack.pdf:4 not_a_form --why "a letter, not a form"',
+    'srsform review page SAMP00000012 accept --why "two sheets: the second is a re-scan? no"'))
+@click.argument("page_ref", metavar="SERIAL_OR_PATH:PAGE")
+@click.argument("verdict", metavar="not_a_form|accept")
+@click.option("--why", required=True, help="Why (kept with the decision).")
+@_WHO_OPTION
+@_db_option()
+@click.pass_context
+def review_page_command(ctx: click.Context, page_ref: str, verdict: str, why: str, who: str,
+                        db_path: Path | None) -> None:
+    """Decide about a whole page: 'not_a_form' (it is left out of scores; its status is then
+    not_a_form) or 'accept' (it is the form it was read as: for a page whose own identity was
+    in doubt, such as a serial read twice or a QR code that could not be read)."""
+    try:
+        decision = review.parse_page_decision(verdict)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="VERDICT") from None
+    with _review_store(ctx, db_path) as store:
+        page = review.find_page(store, page_ref)
+        correction = review.decide(store, page, review.PAGE_KEY, decision, who, why)
+    _say(f"correction #{correction.id}: {page.describe()} "
+         f"{review.format_score(correction.old_score, correction.old_status)} -> "
+         f"{review.format_score(correction.new_score, correction.new_status)} (store "
+         f"{store.path})")
+
+
+@review_command.command("web", epilog=_epilog(
+    [(ExitCode.OK, "the page was stopped (Ctrl-C)"),
+     (ExitCode.CONFIG, "no store where it was looked for, or the port is taken")],
+    "srsform review web --db clinic.db",
+    "srsform review web --port 8700 --no-browser"))
+@_db_option()
+@click.option("--port", type=click.IntRange(0, 65535), default=0, show_default="any free port",
+              help="Port on 127.0.0.1 to serve the review page on.")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on. Anything but the loopback makes the store's "
+                   "clinical records reachable from other machines: keep the default.")
+@click.option("--browser/--no-browser", default=False, show_default=True,
+              help="Open the page in the default web browser.")
+@_WHO_OPTION
+@click.pass_context
+def review_web_command(ctx: click.Context, db_path: Path | None, port: int, host: str,
+                       browser: bool, who: str) -> None:
+    """Review in the browser: a local page showing each item's line at true scale with the
+    reading drawn on it, the whole page, the reasons and the suggested value; one or two
+    keys decide. It prints its address, with a secret token, on stderr; Ctrl-C stops it."""
+    from .report.review_web import serve  # the web server loads only here
+
+    with _review_store(ctx, db_path) as store:
+        store_path = store.path
+    serve(store_path, host=host, port=port, who=who, open_browser=browser,
+          announce=lambda url: click.echo(f"srsform: review page for the store {store_path}: "
+                                          f"{url}\nsrsform: open it in a browser on this "
+                                          "machine; Ctrl-C stops it", err=True))
 
 
 @review_command.command("undo", epilog=_epilog(

@@ -28,7 +28,8 @@ class ExitCode(IntEnum):
 
     @classmethod
     def for_statuses(cls, counts: dict[str, int]) -> ExitCode:
-        """The exit code of a run from its page statuses (and their counts)."""
+        """The exit code of a run from its page statuses (and their counts), leaving out the
+        pages a person set aside as not a form."""
         if counts.get("error") or counts.get("unreadable"):
             return cls.FAILED
         if counts.get("review") or counts.get("not_a_form"):
@@ -42,7 +43,8 @@ _MEANINGS = {
     ExitCode.USAGE: "bad command-line usage",
     ExitCode.CONFIG: ("bad template, roster, input path, output path or store: nothing (more) "
                       "was processed"),
-    ExitCode.REVIEW: "all pages processed; some are `review` or `not_a_form`",
+    ExitCode.REVIEW: "all pages processed; some are `review`, or `not_a_form` and not set aside "
+                     "by a person",
     ExitCode.FAILED: "some pages are `unreadable` or `error`",
     ExitCode.INTERRUPTED: "interrupted (Ctrl-C)",
 }
@@ -58,6 +60,11 @@ class ConfigError(SrsformError):
     """The user's configuration (template, roster, options, paths) is unusable."""
 
     exit_code = ExitCode.CONFIG
+
+
+class DecidedMeanwhile(ConfigError):
+    """Someone else decided an item (or page) after it was shown to this reviewer: nothing
+    was changed, so that neither decision is lost unseen."""
 
 
 class TemplateError(ConfigError):

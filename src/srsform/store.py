@@ -170,6 +170,9 @@ _MIGRATIONS: dict[int, str] = {
 # A page's day for date filters: its session date from the register, else the day it was read.
 _PAGE_DAY = "COALESCE(r.session_date, substr(p.scanned_at, 1, 10))"
 _REGISTER_JOIN = "LEFT JOIN printed r ON r.serial = p.serial AND r.template = p.template"
+# A page's record as read back (joined to the register as `r`); _page_result reads it.
+_PAGE_COLUMNS = ("p.id, p.page_index, p.status, p.template, p.layout, p.serial, p.client, "
+                 "p.session, p.rotation, p.print_scale, p.total, p.rule, r.session_date")
 # A score or total as whole_number gives it (7, not 7.0), computed in SQLite for bulk reads.
 _WHOLE = "CASE WHEN {0} = CAST({0} AS INTEGER) THEN CAST({0} AS INTEGER) ELSE {0} END"
 # A page of a client's session: the clinician report and alerts read only these.
@@ -225,6 +228,8 @@ class Store:
                 raise StoreError(f"cannot create the store {self.path}: "
                                  f"{exc.strerror or exc}; check that its folder exists and "
                                  "that you may write there") from None
+        folder = self.path.parent
+        self._beside = "" if folder == Path(".") else f"{folder}{os.sep}"
         try:
             self.db = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT_S)
         except sqlite3.Error as exc:
@@ -596,28 +601,58 @@ class Store:
         selects by client, template and date; statuses are left to the caller)."""
         condition, args = _filter_sql(where)
         pages = self.db.execute(
-            "SELECT p.id, p.page_index, p.status, p.template, p.layout, p.serial, p.client, "
-            "p.session, p.rotation, p.print_scale, p.total, p.rule, r.session_date "
-            f"FROM pages p {_REGISTER_JOIN} WHERE p.source_id=? {condition} "
-            "ORDER BY p.page_index", (source_id, *args)).fetchall()
+            f"SELECT {_PAGE_COLUMNS} FROM pages p {_REGISTER_JOIN} WHERE p.source_id=? "
+            f"{condition} ORDER BY p.page_index", (source_id, *args)).fetchall()
         for row in pages:
             yield self._result(row, source_label)
 
     def _result(self, row: tuple, source_label: str) -> PageResult:
         page_id = row[0]
-        items = tuple(ItemScore(key, mm, whole_number(score), status, confidence, ())
-                      for key, mm, score, status, confidence in self.db.execute(
-                          "SELECT key, mm, score, status, confidence FROM items "
-                          "WHERE page_id=? ORDER BY position", (page_id,)))
-        flags = tuple(f for (f,) in self.db.execute(
-            "SELECT flag FROM page_flags WHERE page_id=? ORDER BY rowid", (page_id,)))
-        reasons = tuple(r for (r,) in self.db.execute(
-            "SELECT reason FROM page_reasons WHERE page_id=? ORDER BY position", (page_id,)))
-        return PageResult(source=source_label, page=row[1], status=row[2], template=row[3],
-                          layout=row[4], serial=row[5], client=row[6], session=row[7],
-                          rotation=row[8], print_scale=row[9], items=items,
-                          total=whole_number(row[10]), flags=flags, rule=row[11], reasons=reasons,
-                          date=row[12])
+        items = self.db.execute("SELECT key, mm, score, status, confidence FROM items "
+                                "WHERE page_id=? ORDER BY position", (page_id,)).fetchall()
+        flags = [f for (f,) in self.db.execute(
+            "SELECT flag FROM page_flags WHERE page_id=? ORDER BY rowid", (page_id,))]
+        reasons = [r for (r,) in self.db.execute(
+            "SELECT reason FROM page_reasons WHERE page_id=? ORDER BY position", (page_id,))]
+        return _page_result(row, source_label, items, flags, reasons)
+
+    def _read_pages(self, condition: str, args: Sequence = ()
+                    ) -> list[tuple[StoredPage, PageResult, dict[str, str]]]:
+        """The pages `condition` selects (on pages `p` and the register `r`), in the order
+        stored, each with its items' line crops (key -> path as a person can open it): four
+        queries, however many pages, so that review stays quick on a large store."""
+        selected = f"SELECT p.id FROM pages p {_REGISTER_JOIN} WHERE {condition}"
+        rows = self.db.execute(
+            f"SELECT {_PAGE_COLUMNS}, s.path, p.evidence_path FROM pages p JOIN sources s ON "
+            f"s.id = p.source_id {_REGISTER_JOIN} WHERE {condition} "
+            "ORDER BY p.source_id, p.page_index", args).fetchall()
+        items: dict[int, list[tuple]] = {}
+        crops: dict[int, dict[str, str]] = {}
+        for page_id, *item, crop in self.db.execute(
+                "SELECT page_id, key, mm, score, status, confidence, crop_path FROM items "
+                f"WHERE page_id IN ({selected}) ORDER BY page_id, position", args):
+            items.setdefault(page_id, []).append(item)
+            if crop is not None:
+                crops.setdefault(page_id, {})[item[0]] = self.beside(crop) or ""
+        flags: dict[int, list[str]] = {}
+        for page_id, flag in self.db.execute(
+                f"SELECT page_id, flag FROM page_flags WHERE page_id IN ({selected}) "
+                "ORDER BY rowid", args):
+            flags.setdefault(page_id, []).append(flag)
+        reasons: dict[int, list[str]] = {}
+        for page_id, reason in self.db.execute(
+                f"SELECT page_id, reason FROM page_reasons WHERE page_id IN ({selected}) "
+                "ORDER BY page_id, position", args):
+            reasons.setdefault(page_id, []).append(reason)
+        found = []
+        for row in rows:
+            page_id, label, evidence = row[0], row[-2], row[-1]
+            page = StoredPage(page_id, label, row[1], row[2], row[5], row[11],
+                              self.beside(evidence))
+            result = _page_result(row, label, items.get(page_id, ()), flags.get(page_id, ()),
+                                  reasons.get(page_id, ()))
+            found.append((page, result, crops.get(page_id, {})))
+        return found
 
     def counts(self) -> dict[str, int]:
         """Rows per table (for tests and `srsform` summaries)."""
@@ -626,7 +661,8 @@ class Store:
 
     def beside(self, relative: str | None) -> str | None:
         """An evidence file's path as a person can open it (stored relative to the store)."""
-        return str(self.path.parent / relative) if relative else None
+        # A string join: review reads thousands of these at once.
+        return f"{self._beside}{relative}" if relative else None
 
     # --- stored pages, as a person names them ------------------------------------------
 
@@ -647,13 +683,15 @@ class Store:
 
     def _pages_where(self, condition: str, args: tuple
                      ) -> list[tuple[StoredPage, PageResult]]:
-        sources = self.db.execute(
-            "SELECT DISTINCT p.source_id, s.path FROM pages p JOIN sources s ON "
-            f"s.id=p.source_id WHERE {condition} ORDER BY p.source_id", args).fetchall()
-        wanted = {row[0] for row in self.db.execute(
-            f"SELECT p.id FROM pages p WHERE {condition}", args)}
-        return [(page, result) for page, result in self.pages(sources)
-                if page.page_id in wanted]
+        return [(page, result) for page, result, _ in self._read_pages(condition, args)]
+
+    def pages_by_status(self, statuses: Sequence[str]
+                        ) -> list[tuple[StoredPage, PageResult, dict[str, str]]]:
+        """Stored pages whose status as read is one of `statuses`, in the order stored, each
+        with its items' line crops (key -> path as a person can open it)."""
+        args: list = []
+        condition = _in("p.status", statuses, args)
+        return self._read_pages(condition[0] if condition else "0", args)
 
     def scan_origin(self, page_id: int) -> ScanOrigin | None:
         """The file hash, page number and read time of a stored page."""
@@ -712,6 +750,19 @@ class Store:
                                "IS NOT NULL", (page_id,))
         return {key: self.beside(path) or "" for key, path in rows}
 
+    def item_evidence(self, page_id: int, key: str) -> AuditItem | None:
+        """One stored item with its line crop (path relative to the store's folder) and where
+        the crop shows the line's ends and the mark read; None when there is no such item."""
+        row = self.db.execute(
+            "SELECT key, mm, score, status, confidence, crop_path, crop_x_mm, left_end_mm, "
+            "right_end_mm, mark_x_mm FROM items WHERE page_id=? AND key=?",
+            (page_id, key)).fetchone()
+        if row is None:
+            return None
+        corrected = self.db.execute("SELECT 1 FROM corrections WHERE page_id=? AND item_key=?",
+                                    (page_id, key)).fetchone() is not None
+        return AuditItem(*row, corrected=corrected)
+
     # --- the corrections trail -----------------------------------------------------------
 
     @contextmanager
@@ -745,6 +796,17 @@ class Store:
         if where:
             query += " WHERE " + " AND ".join(where)
         return [Correction(*row) for row in self.db.execute(query + " ORDER BY id", args)]
+
+    def corrections_after(self, correction_id: int) -> list[Correction]:
+        """Trail entries appended after entry `correction_id` (0: all), oldest first."""
+        return [Correction(*row) for row in self.db.execute(
+            f"SELECT {_CORRECTION_COLUMNS} FROM corrections WHERE id > ? ORDER BY id",
+            (correction_id,))]
+
+    def pages_version(self) -> tuple:
+        """A value that changes whenever a page is stored or read again."""
+        return tuple(self.db.execute(
+            "SELECT COUNT(*), MAX(id), MAX(scanned_at) FROM pages").fetchone())
 
     def correction(self, correction_id: int) -> Correction | None:
         row = self.db.execute(f"SELECT {_CORRECTION_COLUMNS} FROM corrections WHERE id=?",
@@ -947,6 +1009,19 @@ def _filter_sql(where: PageFilter | None) -> tuple[str, list]:
         clauses.append(f"{_PAGE_DAY} <= ?")
         args.append(where.until)
     return "".join(f" AND {c}" for c in clauses), args
+
+
+def _page_result(row: Sequence, source_label: str, items: Sequence[tuple],
+                 flags: Sequence[str], reasons: Sequence[str]) -> PageResult:
+    """A PageResult from a row of _PAGE_COLUMNS and its items (key, mm, score, status,
+    confidence), flags and reasons."""
+    return PageResult(
+        source=source_label, page=row[1], status=row[2], template=row[3], layout=row[4],
+        serial=row[5], client=row[6], session=row[7], rotation=row[8], print_scale=row[9],
+        items=tuple(ItemScore(key, mm, whole_number(score), status, confidence, ())
+                    for key, mm, score, status, confidence in items),
+        total=whole_number(row[10]), flags=tuple(flags), rule=row[11], reasons=tuple(reasons),
+        date=row[12])
 
 
 def _flagged(result: PageResult, flag: str, reason: str, review: bool) -> PageResult:

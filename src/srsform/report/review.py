@@ -3,7 +3,9 @@ corrections trail, and the values in force.
 
 The trail is append-only: a decision is undone by a new entry (`undo #N: why`) that
 restores the value in force before decision N. The value in force for an item is the
-machine reading until a person decides, then the latest decision.
+machine reading until a person decides, then the latest decision. A decision about a page
+itself (it is not a form; or it is the form it was read as, when its identity was in doubt)
+is a trail entry like any other, under the item key PAGE_KEY.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from ..errors import ConfigError, TemplateError
+from ..errors import ConfigError, DecidedMeanwhile, TemplateError
 from ..form.templates import FLAG_OPS, FlagRule, load_bundled, load_template
 from ..records import (
     Correction,
@@ -26,8 +28,12 @@ from ..records import (
 )
 from ..store import Store
 
-NEEDS_PERSON = ("review", "unreadable")  # page statuses whose every item a person checks
+NEEDS_PERSON = ("review", "unreadable")  # page statuses that may wait for a person
 DUPLICATE_FLAGS = ("duplicate_page", "duplicate_serial")
+# The trail's item key for a decision about a page itself. Template item keys are lower-case
+# letters, digits and '_', so no item can have it.
+PAGE_KEY = "(page)"
+PAGE_VERDICTS = ("accept", "not_a_form")
 _OPS_RE = "|".join(sorted(FLAG_OPS, key=len, reverse=True))  # "<=" before "<"
 _FLAG_RE = re.compile(rf"^(?P<name>.+): (?P<on>total|item)(?P<op>{_OPS_RE})(?P<value>[-+0-9.eE]+)$")
 
@@ -49,25 +55,33 @@ class Value:
 
 @dataclass(frozen=True)
 class Decision:
-    """What a person decided for one item: accept the value in force, a score, or missing."""
+    """What a person decided: for an item, accept the value in force, a score, or missing;
+    for a page itself, accept (it is the form it was read as) or not_a_form."""
 
-    kind: str  # accept | score | missing
+    kind: str  # accept | score | missing | not_a_form
     score: float | int | None = None
 
 
 @dataclass(frozen=True)
 class ReviewItem:
-    """One item waiting for a person (key None: a page with no items read)."""
+    """One decision waiting for a person: an item, or (key None) the page itself."""
 
     page: StoredPage
     key: str | None
-    position: int
+    position: int  # 1 = the top line; 0 for the page itself
     mm: float | None
     score: float | int | None
     status: str
     confidence: float
     reasons: tuple[str, ...]
     crop_path: str | None = None  # the line at true scale, when the scan kept evidence
+    latest: int = 0  # the id of the item's latest trail entry when listed (0: none)
+    order: tuple = ()  # its place in the queue (page_order, page id, position)
+
+    @property
+    def trail_key(self) -> str:
+        """The key its decisions are kept under in the trail."""
+        return PAGE_KEY if self.key is None else self.key
 
 
 # --- the value in force ----------------------------------------------------------------
@@ -88,11 +102,13 @@ def replay(machine: Value, trail: Sequence[Correction]) -> list[Value]:
 
 def apply_corrections(result: PageResult, trail: Sequence[Correction]
                       ) -> tuple[PageResult, set[str]]:
-    """The page with the values in force, and the keys of the items a person decided.
+    """The page with the values in force, and the keys of the items a person decided
+    (PAGE_KEY among them when a person decided about the page itself).
 
-    Total and template flags are recomputed from the values in force; the page becomes
-    `ok` once every item is `ok`, unless its review was for the page itself (a duplicate,
-    or a QR code that could not be read)."""
+    Total and template flags are recomputed from the values in force. A page in `review`
+    becomes `ok` once every item is `ok` or decided by a person (a confirmed blank too),
+    and, when its review was (also) about the page itself, a person accepted the page. A page
+    a person marked not a form is `not_a_form`, with no items."""
     by_key: dict[str, list[Correction]] = {}
     for entry in trail:
         by_key.setdefault(entry.item_key, []).append(entry)
@@ -103,12 +119,40 @@ def apply_corrections(result: PageResult, trail: Sequence[Correction]
             corrected.add(item.key)
             item = replace(item, score=value.score, status=value.status)
         items.append(item)
+    verdict = replay(Value(None, result.status), by_key.get(PAGE_KEY, []))[-1]
+    if verdict.by_person:
+        corrected.add(PAGE_KEY)
+        if verdict.status == "not_a_form":
+            return _not_a_form(result, verdict), corrected
     if not corrected:
         return result, corrected
     total = _total([item.score for item in items])
     return replace(result, items=tuple(items), total=total,
                    flags=_flags(result, items, total),
-                   status=_status(result, items)), corrected
+                   status=_status(result, items, corrected)), corrected
+
+
+def page_level_review(result: PageResult) -> bool:
+    """Whether a page waits for a person about the page itself, not only its items: no items
+    were read, its form serial could not be read, the same page or sheet was read before, or
+    no item explains its review (a damaged scan)."""
+    return result.status in NEEDS_PERSON and (
+        not result.items or result.serial is None
+        or any(flag in DUPLICATE_FLAGS for flag in result.flags)
+        or all(item.status == "ok" for item in result.items))
+
+
+def settled_by_person(result: PageResult, corrected: set[str]) -> bool:
+    """Whether a page in force is `not_a_form` because a person said so (nothing waits)."""
+    return result.status == "not_a_form" and PAGE_KEY in corrected
+
+
+def _not_a_form(result: PageResult, verdict: Value) -> PageResult:
+    score_flags = {rule.name for rule in flag_rules(result.rule, result.template) or ()}
+    return replace(result, status="not_a_form", items=(), total=None,
+                   flags=tuple(f for f in result.flags if f not in score_flags),
+                   reasons=(*result.reasons, "a person marked the page not a form "
+                            f"(correction #{verdict.correction_id})"))
 
 
 def _total(scores: Sequence[float | int | None]) -> float | int | None:
@@ -129,11 +173,14 @@ def _flags(result: PageResult, items: Sequence[ItemScore], total: float | int | 
     return tuple(dict.fromkeys([*raised, *(f for f in result.flags if f not in names)]))
 
 
-def _status(result: PageResult, items: Sequence[ItemScore]) -> str:
-    page_level = result.serial is None or any(f in DUPLICATE_FLAGS for f in result.flags)
-    if result.status == "review" and not page_level and all(i.status == "ok" for i in items):
+def _status(result: PageResult, items: Sequence[ItemScore], corrected: set[str]) -> str:
+    if result.status != "review":
+        return result.status
+    if page_level_review(result) and PAGE_KEY not in corrected:
+        return "review"
+    if all(item.status == "ok" or item.key in corrected for item in items):
         return "ok"
-    return result.status
+    return "review"
 
 
 def flag_rules(rule: str | None, template_id: str | None) -> tuple[FlagRule, ...] | None:
@@ -244,47 +291,130 @@ def find_page(store: Store, ref: str) -> StoredPage:
 # --- what needs a person -----------------------------------------------------------------
 
 def review_queue(store: Store) -> list[ReviewItem]:
-    """Items no person has decided whose reading is not `ok` or whose page (with the values
-    in force) is `review` or `unreadable`, lowest confidence first; then pages with no
-    items read."""
-    queue, pages_only = [], []
-    for page, result in store.pages():
-        entries = _page_queue(store, page, result)
-        if entries and entries[0].key is None:
-            pages_only += entries
+    """Every decision still waiting for a person, most useful first: a page's decisions
+    together (the page itself first, then its items top to bottom); pages that need the
+    fewest decisions first (each decision then settles a page soonest), then lowest
+    confidence, then in the order stored; pages with no items read last. The order is the
+    reading's, so it stays put while decisions are made (see `ReviewItem.order`)."""
+    return Waiting(store).queue()
+
+
+class Waiting:
+    """The review queue of one store, kept up to date between calls (the review page asks
+    for it on every view): built again when pages were stored or read again; otherwise
+    only pages with new trail entries (from any reviewer) are looked at again."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._pages_version: tuple | None = None
+        self._trail_seen = 0
+        self._by_page: dict[int, list[ReviewItem]] = {}
+        self._queue: list[ReviewItem] | None = None
+
+    def queue(self) -> list[ReviewItem]:
+        """Every decision waiting, in review_queue's order."""
+        version = self.store.pages_version()
+        if version != self._pages_version:
+            self._build(version)
         else:
-            queue += entries
-    queue.sort(key=lambda i: (i.confidence, i.page.page_id, i.position))
-    return queue + pages_only
+            new = self.store.corrections_after(self._trail_seen)
+            for page_id in {entry.page_id for entry in new}:
+                self._by_page[page_id] = pending(self.store, page_id)
+            if new:
+                self._trail_seen, self._queue = new[-1].id, None
+        if self._queue is None:
+            self._queue = sorted((entry for entries in self._by_page.values()
+                                  for entry in entries), key=lambda entry: entry.order)
+        return self._queue
+
+    def _build(self, version: tuple) -> None:
+        trail = self.store.corrections()
+        trails: dict[int, list[Correction]] = {}
+        for entry in trail:
+            trails.setdefault(entry.page_id, []).append(entry)
+        self._by_page = {page.page_id: _page_queue(page, result, trails.get(page.page_id, []),
+                                                   crops)
+                         for page, result, crops in self.store.pages_by_status(NEEDS_PERSON)}
+        self._pages_version, self._queue = version, None
+        self._trail_seen = trail[-1].id if trail else 0
+
+
+def next_in_queue(queue: Sequence[ReviewItem], after: tuple | None) -> ReviewItem | None:
+    """The first decision of `queue` after the place `after` (an `order`) in it, else (all
+    after it decided or skipped) the first still waiting; None when nothing waits."""
+    if after is not None:
+        for entry in queue:
+            if entry.order > after:
+                return entry
+    return queue[0] if queue else None
+
+
+def page_order(result: PageResult) -> tuple[bool, int, float]:
+    """Where a page's decisions come in the queue, from the page as read: pages with no items
+    last; then by how many decisions it needs, and its lowest confidence among them."""
+    flagged = [item for item in result.items if item.status != "ok"]
+    needed = len(flagged) + (1 if page_level_review(result) else 0)
+    lowest = min((item.confidence for item in flagged or result.items), default=0.0)
+    return (not result.items, needed, lowest)
+
+
+def pending(store: Store, page_id: int) -> list[ReviewItem]:
+    """The decisions still waiting on one page, as review_queue lists them."""
+    found = store.page_by_id(page_id)
+    if found is None:
+        return []
+    page, result = found
+    return _page_queue(page, result, store.corrections(page_id),
+                       store.crop_paths(page_id))
 
 
 def still_pending(store: Store, entry: ReviewItem) -> bool:
-    """Whether an item listed earlier still waits for a person (decisions made since may
+    """Whether a decision listed earlier still waits for a person (decisions made since may
     have settled it, or its whole page)."""
-    found = store.page_by_id(entry.page.page_id)
-    return found is not None and any(e.key == entry.key for e in _page_queue(store, *found))
+    return any(e.key == entry.key for e in pending(store, entry.page.page_id))
 
 
-def _page_queue(store: Store, page: StoredPage, result: PageResult) -> list[ReviewItem]:
-    if not result.items:
-        if page.status not in NEEDS_PERSON:
-            return []
-        return [ReviewItem(page, None, 0, None, None, page.status, 0.0, result.reasons)]
-    in_force, corrected = apply_corrections(result, store.corrections(page.page_id))
-    crops = store.crop_paths(page.page_id)
+def _page_queue(page: StoredPage, result: PageResult, trail: Sequence[Correction],
+                crops: dict[str, str]) -> list[ReviewItem]:
+    in_force, corrected = apply_corrections(result, trail)
+    if in_force.status not in NEEDS_PERSON:
+        return []
+    latest = {entry.item_key: entry.id for entry in trail}
     keys = [item.key for item in result.items]
-    return [ReviewItem(page, item.key, position, item.mm, item.score, item.status,
-                       item.confidence, _item_reasons(result.reasons, item.key, keys),
-                       crops.get(item.key))
-            for position, item in enumerate(result.items, start=1)
-            if item.key not in corrected
-            and (item.status != "ok" or in_force.status in NEEDS_PERSON)]
+    place = (*page_order(result), page.page_id)
+    entries = []
+    if page_level_review(result) and PAGE_KEY not in corrected:
+        lowest = min((item.confidence for item in result.items), default=0.0)
+        entries.append(ReviewItem(page, None, 0, None, None, page.status, lowest,
+                                  _page_reasons(result.reasons, keys),
+                                  latest=latest.get(PAGE_KEY, 0), order=(*place, 0)))
+    entries += [ReviewItem(page, item.key, position, item.mm, item.score, item.status,
+                           item.confidence, _item_reasons(result.reasons, item.key, keys),
+                           crops.get(item.key), latest.get(item.key, 0), (*place, position))
+                for position, item in enumerate(result.items, start=1)
+                if item.status != "ok" and item.key not in corrected]
+    return entries
+
+
+def reasons_for(result: PageResult, key: str) -> tuple[str, ...]:
+    """A page's reasons about one item (key PAGE_KEY: about the page itself), with those
+    about the page as a whole."""
+    keys = [item.key for item in result.items]
+    if key == PAGE_KEY:
+        return _page_reasons(result.reasons, keys)
+    return _item_reasons(result.reasons, key, keys)
 
 
 def _item_reasons(reasons: Sequence[str], key: str, keys: Sequence[str]) -> tuple[str, ...]:
     """The page's reasons about this item or about the page as a whole."""
     others = tuple(f"{k}: " for k in keys if k != key)
     return tuple(r for r in reasons if not r.startswith(others))
+
+
+def _page_reasons(reasons: Sequence[str], keys: Sequence[str]) -> tuple[str, ...]:
+    """The page's reasons about the page as a whole (those naming no item)."""
+    items = tuple(f"{k}: " for k in keys)
+    return tuple(r for r in reasons if not items or not r.startswith(items))
 
 
 # --- decisions -------------------------------------------------------------------------
@@ -309,16 +439,37 @@ def parse_decision(text: str, rule: str | None = None) -> Decision:
     return Decision("score", whole_number(round(number, 1)))
 
 
-def decide(store: Store, page: StoredPage, key: str, decision: Decision, who: str, why: str
-           ) -> Correction:
-    """Append a person's decision for one item; the old value is the one in force."""
+def parse_page_decision(text: str) -> Decision:
+    """`not_a_form` (or `not-a-form`, `n`), or `accept` (`a`: the page is the form it was
+    read as)."""
+    word = text.strip().lower().replace("-", "_")
+    if word in ("a", "accept"):
+        return Decision("accept")
+    if word in ("n", "not_a_form"):
+        return Decision("not_a_form")
+    raise ValueError(f"'{text}': a page is decided 'not_a_form' or 'accept'")
+
+
+def decide(store: Store, page: StoredPage, key: str, decision: Decision, who: str, why: str,
+           seen: int | None = None) -> Correction:
+    """Append a person's decision for one item, or (key PAGE_KEY) the page itself; the old
+    value is the one in force. With `seen` (the id of the latest trail entry for it when it
+    was shown, 0: none), refuse with DecidedMeanwhile if someone decided it since."""
     why = why.strip()  # checked as it will be stored: " undo #1: ..." is stored as an undo
     if is_undo_reason(why):
         raise ConfigError("a reason starting 'undo #N:' is kept for `srsform review undo`")
     _require(who, why)
     with store.transaction():
-        current = _in_force(store, page, key)
-        if decision.kind == "missing":
+        trail = store.corrections(page.page_id, key)
+        if seen is not None and (trail[-1].id if trail else 0) != seen:
+            raise _meanwhile(page, key, trail[-1])
+        current = replay(_machine(store, page, key), trail)[-1]
+        if key == PAGE_KEY:
+            new = _page_verdict(store, page, decision)
+        elif decision.kind == "not_a_form":
+            raise ConfigError("'not a form' is said of a whole page (srsform review page "
+                              f"{page.ref} not_a_form)")
+        elif decision.kind == "missing":
             new = Value(None, "missing")
         elif decision.kind == "score":
             new = Value(decision.score, "ok")
@@ -330,6 +481,31 @@ def decide(store: Store, page: StoredPage, key: str, decision: Decision, who: st
             raise ConfigError(f"{page.describe()} {key} has no score to accept "
                               f"({current.status}): give a score 0-10 or 'missing'")
         return _append(store, page.page_id, key, current, new, who, why)
+
+
+def _page_verdict(store: Store, page: StoredPage, decision: Decision) -> Value:
+    if decision.kind == "not_a_form":
+        return Value(None, "not_a_form")
+    if decision.kind != "accept":
+        raise ConfigError(f"{page.describe()}: a page is decided 'not_a_form' or 'accept'")
+    found = store.page_by_id(page.page_id)
+    assert found is not None  # the page was found by its caller
+    result = found[1]
+    if not result.items or not page_level_review(result):
+        what = ("no items were read on it: scan it again, or mark it not_a_form"
+                if not result.items else "nothing about the page itself waits: decide its "
+                "items")
+        raise ConfigError(f"{page.describe()} cannot be accepted as a whole: {what}")
+    return Value(None, "ok")
+
+
+def _meanwhile(page: StoredPage, key: str, entry: Correction) -> DecidedMeanwhile:
+    what = "the page" if key == PAGE_KEY else key
+    return DecidedMeanwhile(
+        f"{entry.who} decided {what} of {page.describe()} meanwhile ("
+        f"{format_score(entry.old_score, entry.old_status)} -> "
+        f"{format_score(entry.new_score, entry.new_status)} at {entry.at}, #{entry.id}): "
+        "nothing was changed; look at it again")
 
 
 def undo(store: Store, correction_id: int, who: str, why: str) -> Correction:
@@ -362,16 +538,14 @@ def _require(who: str, why: str) -> None:
 
 
 def _machine(store: Store, page: StoredPage, key: str) -> Value:
+    if key == PAGE_KEY:
+        return Value(None, page.status)  # the page's status as read
     found = store.machine_value(page.page_id, key)
     if found is None:
         keys = store.page_item_keys(page.page_id)
         known = f"one of {', '.join(keys)}" if keys else "none: no items were read on it"
         raise ConfigError(f"{page.describe()} has no item '{key}' (items: {known})")
     return Value(*found)
-
-
-def _in_force(store: Store, page: StoredPage, key: str) -> Value:
-    return replay(_machine(store, page, key), store.corrections(page.page_id, key))[-1]
 
 
 def _append(store: Store, page_id: int, key: str, old: Value, new: Value, who: str, why: str

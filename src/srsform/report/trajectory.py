@@ -113,6 +113,8 @@ def measures_by_client(pages: Iterable[SessionPage], templates: Mapping[str, Tem
         if template is None or template.role is None:
             continue
         form = to_form(page)
+        if form.result.status == "not_a_form":  # a person set the page aside
+            continue
         key = (result.client or "", template.id, form.session)
         if key not in chosen or _preference(form) > _preference(chosen[key]):
             chosen[key] = form
