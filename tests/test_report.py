@@ -158,6 +158,10 @@ def test_the_pdf_report_gives_each_client_a_page_with_both_charts(clinic: Clinic
                            capture_output=True, text=True, check=True).stdout
     assert "below clinical cutoff" in first and "reliable change" in first  # chart legend
     assert "recovered" in first and session_date(3) in first
+    fonts = subprocess.run(["pdffonts", str(target)], capture_output=True, text=True,
+                           check=True).stdout.splitlines()[2:]
+    # Every font embedded (issue 15): the "emb" column of pdffonts says yes on each line.
+    assert fonts and all(line.split()[-5] == "yes" for line in fonts), fonts
 
 
 def test_the_json_report_pairs_ors_and_srs_by_session(clinic: Clinic) -> None:

@@ -35,15 +35,16 @@ _OP_TEXT = {"<": "<", "<=": "<=", ">": ">", ">=": ">="}  # the PDF's core fonts 
 RC = {"font.size": 7, "axes.titlesize": 8, "axes.labelsize": 7, "xtick.labelsize": 6.5,
       "ytick.labelsize": 6.5, "legend.fontsize": 6, "axes.spines.top": False,
       "axes.spines.right": False, "svg.fonttype": "none", "svg.hashsalt": "srsform",
-      # The PDF uses the viewer's own Helvetica: nothing to embed, half the time to write.
-      "pdf.use14corefonts": True, "font.family": "sans-serif",
-      "font.sans-serif": ["Helvetica", "DejaVu Sans"]}
+      # Every PDF srsform writes embeds its font (issue 15): DejaVu Sans, matplotlib's own,
+      # as a subset TrueType font (type 42), so client codes and labels in any script it
+      # covers print as written, never as the viewer's substitute.
+      "pdf.use14corefonts": False, "pdf.fonttype": 42, "font.family": "sans-serif",
+      "font.sans-serif": ["DejaVu Sans"]}
 
 
 @contextmanager
 def chart_settings() -> Iterator[None]:
-    """The report's matplotlib settings, and no notes from its font lookup (the PDF's core
-    Helvetica has one weight, which it says each time a text asks for 'normal')."""
+    """The report's matplotlib settings, and no notes from its font lookup."""
     fonts = logging.getLogger("matplotlib.font_manager")
     level = fonts.level
     fonts.setLevel(logging.ERROR)
