@@ -20,6 +20,10 @@ from ..errors import TemplateError
 from .layout import LINE_LENGTH_MM
 
 ROUNDING_RULES = ("nearest_cm_half_up", "one_decimal")
+# A reading's score stands when its error bar reaches past a score boundary by no more than
+# this (see read/score.py); the default is chosen from the calibration in bench/README.md.
+DEFAULT_BOUNDARY_MARGIN_MM = 0.25
+MAX_BOUNDARY_MARGIN_MM = 1.0  # a person with a ruler is off by 1 mm: no larger doubt is ambiguity
 _COMPARE = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 FLAG_OPS = tuple(_COMPARE)
 _KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
@@ -63,6 +67,14 @@ class Scale:
 
 
 @dataclass(frozen=True)
+class ReviewPolicy:
+    """When a reading goes to a person: `boundary_margin_mm` is how far past a score
+    boundary its error bar may reach for the rounding rule's score to stand."""
+
+    boundary_margin_mm: float = DEFAULT_BOUNDARY_MARGIN_MM
+
+
+@dataclass(frozen=True)
 class Template:
     id: str
     version: str
@@ -72,6 +84,7 @@ class Template:
     items: tuple[Item, ...]
     flags: tuple[FlagRule, ...]
     source: str  # where it was loaded from, for messages
+    review: ReviewPolicy = ReviewPolicy()
 
     def rule_text(self) -> str:
         """The scoring rule recorded with every score, e.g. 'srs@1.0 nearest_cm_half_up; ...'."""
@@ -147,6 +160,7 @@ def parse_template(data: dict[str, Any], source: str) -> Template:
     flags = tuple(
         _parse_flag(entry, source, i) for i, entry in enumerate(fields.array("flags", default=[]))
     )
+    review = _parse_review(fields.table("review"), source)
     return Template(
         id=template_id,
         version=fields.text("version"),
@@ -156,7 +170,20 @@ def parse_template(data: dict[str, Any], source: str) -> Template:
         items=items,
         flags=flags,
         source=source,
+        review=review,
     )
+
+
+def _parse_review(data: dict[str, Any], source: str) -> ReviewPolicy:
+    fields = _Fields(data, source, "review.")
+    unknown = sorted(set(data) - {"boundary_margin_mm"})
+    if unknown:
+        fields.fail(unknown[0], "unknown setting (known: boundary_margin_mm)")
+    margin = fields.number("boundary_margin_mm", default=DEFAULT_BOUNDARY_MARGIN_MM)
+    if not 0.0 <= margin <= MAX_BOUNDARY_MARGIN_MM:
+        fields.fail("boundary_margin_mm", f"must be between 0 and {MAX_BOUNDARY_MARGIN_MM:g} "
+                    f"(mm), found {margin:g}")
+    return ReviewPolicy(boundary_margin_mm=margin)
 
 
 def _parse_item(entry: Any, source: str, index: int) -> Item:
