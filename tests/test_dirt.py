@@ -21,7 +21,7 @@ from srsform.read.score import score_mm
 from support.synth import ItemTruth, PenMark, make_page, random_condition
 
 CONDITIONS = ("clean", "office", "copy", "fax", "low_res", "office_color")
-# A reading's error bar is a few tenths of a mm (3 sigma); a true mark nearer than this to a
+# A reading's error bar is a few tenths of a mm (3.5 sigma); a true mark nearer than this to a
 # score boundary may honestly be read "uncertain" rather than ok.
 NEAR_BOUNDARY_MM = 1.0
 # ...and one this near may be read ok on either side: the rounding rule decides (the template's
