@@ -100,6 +100,10 @@ def test_doubts_about_the_mark_itself_still_go_to_a_person() -> None:
                       reasons=("faint mark (contrast 0.15 of the print)",))
     scored = score_page(SRS, [faint] + [_measured(k, 80.0, 0.05) for k in KEYS[1:]])
     assert scored.items[0].status == "uncertain"
+    # (the note still tells the person the boundary is near; the page flag is for scores
+    # that stand)
+    assert any(is_near_boundary_note(why) for why in scored.items[0].reasons)
+    assert NEAR_BOUNDARY_FLAG not in scored.flags
 
 
 def test_one_decimal_boundaries_are_every_millimetre() -> None:

@@ -27,7 +27,7 @@ from .measure import LineMeasurement
 # tails are heavier than a normal's (check marks): 0.3-0.5% of clear readings on held-out
 # stacks lie beyond 3.5 sigma, as 0.27% of a normal's lie beyond 3 (see bench/README.md).
 BOUNDARY_SIGMAS = 3.5
-NEAR_BOUNDARY_FLAG = "near_boundary"  # page flag: an item's score rests on the rounding rule
+NEAR_BOUNDARY_FLAG = "near_boundary"  # page flag: an ok item's score rests on the rounding rule
 NEAR_BOUNDARY_NOTE = "near_boundary"  # how an item's note on it begins
 UNCERTAIN_FACTOR = 0.6  # confidence kept when the boundary sends an item to a person
 
@@ -89,7 +89,8 @@ def score_page(template: Template, measurements: Sequence[LineMeasurement],
         if isinstance(total, float):
             total = round(total, 1)
     flags = [rule.name for rule in template.flags if rule.raised(scores, total)]
-    if any(is_near_boundary_note(why) for item in items for why in item.reasons):
+    if any(item.status == "ok" and any(map(is_near_boundary_note, item.reasons))
+           for item in items):
         flags.append(NEAR_BOUNDARY_FLAG)
     return Scored(items=items, total=total, flags=tuple(flags), rule=template.rule_text())
 
