@@ -4,11 +4,13 @@ The stack is rendered from the project's own forms, filled with every kind of pe
 and put through simulated printers, scanners, copiers, faxes and phone cameras
 (support.synth); each page's truth is known. Targets asserted here:
 - every input page yields exactly one record, in input order;
-- no item read `ok` carries a wrong score;
+- no item read `ok` carries a wrong score, unless its truth lies within 0.25 mm of a score
+  boundary (the review policy's margin: the rounding rule decides there);
 - accepted items: mean absolute error <= 0.15 mm, 95th percentile <= 0.4 mm;
 - exact score on >= 99% of items of scanner pages and >= 95% of phone photos (every
   item read wrong is routed to a person: see the test above);
-- every blank item, double mark, blank page and foreign page is flagged.
+- every blank item, double mark, blank page and foreign page is flagged;
+- at least 95% of single-mark items and 90% of ordinary pages need no person.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ import pytest
 
 from srsform.read.ingest import expand_inputs
 from srsform.read.pipeline import ScanConfig, iter_page_refs, process_stack
-from support.accuracy import compare, load_truth
+from srsform.read.score import NEAR_BOUNDARY_FLAG, is_near_boundary_note
+from support.accuracy import compare, load_truth, true_score_of
 from support.synth import CONDITIONS, INKS, MARK_KINDS, make_stack, write_stack
 
 STACK_PAGES = 64
@@ -71,8 +74,22 @@ def test_every_page_yields_one_record_in_input_order(scanned) -> None:
 
 
 def test_no_item_read_ok_has_a_wrong_score(scanned) -> None:
-    report = scanned[4]
-    assert report.overall().ok_wrong == 0, report.problems
+    # ...except where the truth lies within AMBIGUOUS_MM (0.25 mm) of a score boundary: there
+    # the reading's error bar reaches past it by no more than the template's margin, and the
+    # rounding rule decides (read/score.py), as even the intended score is ambiguous.
+    _, truth, _, results, report = scanned
+    overall = report.overall()
+    assert overall.ok_wrong_far == 0, report.problems
+    assert overall.ok_wrong <= 2, report.problems
+    # ...and every such score says that the rounding rule decided it.
+    by_page = {(Path(r.source).name, r.page): r for r in results}
+    for t in truth:
+        result = by_page[(t["file"], t["page"])]
+        for truth_item, item in zip(t["items"], result.items, strict=False):
+            if item.status == "ok" and truth_item["true_mm"] is not None and (
+                    item.score != true_score_of(truth_item["true_mm"], "nearest_cm_half_up")):
+                assert any(is_near_boundary_note(why) for why in item.reasons), item
+                assert NEAR_BOUNDARY_FLAG in result.flags
 
 
 def test_accepted_items_are_measured_to_a_fraction_of_a_millimetre(scanned) -> None:
@@ -88,8 +105,18 @@ def test_scores_are_exact_on_scans_and_phone_photos(scanned) -> None:
     items = sum(g.items_single for g in scans)
     assert read_right / items >= 0.99, {n: g.summary() for n, g in groups.items()}
     assert groups["phone"].exact_rate >= 0.95, groups["phone"].summary()
-    # A clean scan still needs almost no review.
-    assert groups["clean"].ok_rate >= 0.9, groups["clean"].summary()
+    # A clean scan needs almost no review.
+    assert groups["clean"].ok_rate >= 0.95, groups["clean"].summary()
+
+
+def test_a_person_is_asked_only_where_a_person_adds_information(scanned) -> None:
+    # Readings whose only doubt is a score boundary within the reader's resolution are no
+    # longer sent to a person (on this stack, before the review policy: 93.5% of single-mark
+    # items and 80% of ordinary pages were accepted).
+    overall = scanned[4].overall()
+    assert overall.ok_rate >= 0.95, overall.summary()
+    # Ordinary pages: one mark on every line, none drawn over an end stop (which hides it).
+    assert overall.clear_ok_rate >= 0.9, overall.summary()
 
 
 def test_blank_items_double_marks_and_non_forms_are_flagged(scanned) -> None:

@@ -22,7 +22,7 @@ from srsform.errors import ExitCode
 from srsform.form.layout import build_layout
 from srsform.form.pagecode import is_valid_client_code
 from srsform.form.roster import read_roster
-from srsform.form.templates import load_template
+from srsform.form.templates import DEFAULT_BOUNDARY_MARGIN_MM, load_template
 
 VALID_TEMPLATE = """\
 id = "clinic"
@@ -93,6 +93,20 @@ BAD_TEMPLATES = {
                     ("'flags[0].op'", "=<")),
     "rounding_not_allowed": (VALID_TEMPLATE.replace('"nearest_cm_half_up"', '"nearest_half"'),
                              ("'scale.rounding'", "nearest_half")),
+    "margin_negative": (VALID_TEMPLATE + "\n[review]\nboundary_margin_mm = -0.1\n",
+                        ("'review.boundary_margin_mm'", "between 0 and 1", "-0.1")),
+    "margin_too_large": (VALID_TEMPLATE + "\n[review]\nboundary_margin_mm = 2.5\n",
+                         ("'review.boundary_margin_mm'", "between 0 and 1", "2.5")),
+    "margin_not_a_number": (VALID_TEMPLATE + '\n[review]\nboundary_margin_mm = "0.25"\n',
+                            ("'review.boundary_margin_mm'", "must be a number")),
+    "margin_nan": (VALID_TEMPLATE + "\n[review]\nboundary_margin_mm = nan\n",
+                   ("'review.boundary_margin_mm'", "between 0 and 1")),
+    "review_unknown_setting": (VALID_TEMPLATE + "\n[review]\nboundary_sigmas = 2\n",
+                               ("'review.boundary_sigmas'", "unknown setting")),
+    "review_not_a_table": (VALID_TEMPLATE.replace('instructions = "Mark each line."',
+                                                  'instructions = "Mark each line."\n'
+                                                  'review = 0.25'),
+                           ("'review'", "must be a table")),
 }
 
 
@@ -252,6 +266,20 @@ def test_rule_text_records_the_comparison(tmp_path: Path) -> None:
     path = tmp_path / "strict.toml"
     path.write_text(bundled_text("srs").replace('op = "<="', 'op = "<"'), encoding="utf-8")
     assert "alliance_concern: total<36" in load_template(path).rule_text()
+
+
+def test_boundary_margin_is_a_template_setting_with_a_default(tmp_path: Path) -> None:
+    assert load_template("srs").review.boundary_margin_mm == DEFAULT_BOUNDARY_MARGIN_MM == 0.25
+    assert "boundary_margin_mm = 0.25" in bundled_text("srs")  # documented where clinics look
+    path = tmp_path / "strict.toml"
+    path.write_text(VALID_TEMPLATE + "\n[review]\nboundary_margin_mm = 0\n", encoding="utf-8")
+    strict = load_template(path)
+    assert strict.review.boundary_margin_mm == 0.0
+    # A review setting is not geometry: pages print and read with the same layout.
+    plain = tmp_path / "plain.toml"
+    plain.write_text(VALID_TEMPLATE, encoding="utf-8")
+    assert build_layout(strict).layout_id == build_layout(load_template(plain)).layout_id
+    assert load_template(plain).review.boundary_margin_mm == 0.25
 
 
 def test_csrs_has_no_flags() -> None:

@@ -23,7 +23,14 @@ from .errors import ConfigError, DecidedMeanwhile, ExitCode, OutputError, Srsfor
 from .form.layout import PAPERS_MM, build_layout
 from .form.pagecode import PageCode, new_serial
 from .form.roster import read_roster
-from .form.templates import bundled_names, example_names, load_bundled, load_template
+from .form.templates import (
+    DEFAULT_BOUNDARY_MARGIN_MM,
+    MAX_BOUNDARY_MARGIN_MM,
+    bundled_names,
+    example_names,
+    load_bundled,
+    load_template,
+)
 from .outputs import STDOUT, atomic_output, check_writable
 from .places import ENV_VAR, STORE_NAME, find_store, make_store_folder, network_share
 from .records import PAGE_STATUSES, PageFilter, PageResult, PrintedForm
@@ -402,10 +409,17 @@ def print_command(template_name: str, paper: str, copies: int, roster: Path | No
 @click.option("--evidence/--no-evidence", default=True, show_default=True,
               help="Keep an annotated image of each page and a crop of each line beside "
                    "the store (DB.evidence/), for audit and review.")
+@click.option("--boundary-margin", "boundary_margin", metavar="MM",
+              type=click.FloatRange(0.0, MAX_BOUNDARY_MARGIN_MM),
+              show_default="the template's boundary_margin_mm, "
+                           f"{DEFAULT_BOUNDARY_MARGIN_MM:g} unless it says",
+              help="How far past a score boundary a reading's error bar may reach for the "
+                   "rounding rule's score to stand (noted near_boundary); further goes to a "
+                   "person. 0 sends every boundary doubt to a person.")
 @click.pass_context
 def scan_command(ctx: click.Context, inputs: tuple[str, ...], output: str, fmt: str | None,
                  template_names: tuple[str, ...], db_path: Path | None, rescan: bool,
-                 jobs: int, evidence: bool) -> None:
+                 jobs: int, evidence: bool, boundary_margin: float | None) -> None:
     """Read scanned forms (PDF, TIFF, JPEG, PNG files or folders; '-' reads one file from
     standard input): one record per page, kept in the store; pages already stored are not
     read again."""
@@ -415,7 +429,7 @@ def scan_command(ctx: click.Context, inputs: tuple[str, ...], output: str, fmt: 
     fmt = guess_format(output, fmt)
     own = store_files(find_store(db_path).path)
     _check_output(output, db_path)
-    config = _scan_config(template_names, evidence)
+    config = _scan_config(template_names, evidence, boundary_margin)
     with ExitStack() as cleanup:
         cleanup.enter_context(_quiet_c_libraries(ctx))
         given, names = list(inputs), {}
@@ -528,15 +542,16 @@ def watch_command(ctx: click.Context, folder: Path, db_path: Path | None,
             _say("stopped")
 
 
-def _scan_config(template_names: tuple[str, ...], evidence: bool) -> ScanConfig:
+def _scan_config(template_names: tuple[str, ...], evidence: bool,
+                 boundary_margin: float | None = None) -> ScanConfig:
     """The bundled templates plus those given; exactly one given is the fallback for pages
-    whose QR code cannot be read."""
+    whose QR code cannot be read; a boundary margin given overrides the templates'."""
     from .read.pipeline import ScanConfig
 
     given = [load_template(name) for name in template_names]
     templates = tuple({t.id + t.version: t for t in [*load_bundled(), *given]}.values())
     return ScanConfig(templates=templates, fallback=given[0] if len(given) == 1 else None,
-                      evidence=evidence)
+                      evidence=evidence, boundary_margin_mm=boundary_margin)
 
 
 def _log_page(result: PageResult) -> None:

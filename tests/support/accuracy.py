@@ -4,6 +4,7 @@ the accuracy tests assert and the benchmark reports. Pure."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +15,7 @@ from srsform.form.layout import LINE_LENGTH_MM
 from srsform.records import PageResult
 
 COINCIDENT_MM = 1.5  # two marks this close give one answer, whichever a reader takes
+AMBIGUOUS_MM = 0.25  # a truth this close to a score boundary leaves even its score ambiguous
 
 
 @dataclass
@@ -25,7 +27,15 @@ class GroupStats:
     ok_correct: int = 0  # ...read ok with the right score
     ok_wrong: int = 0  # ...read ok with a wrong score: must stay 0
     routed: int = 0  # ...sent to a person (any status other than ok)
+    ok_wrong_far: int = 0  # ok_wrong with the truth beyond AMBIGUOUS_MM of the boundary
     errors_mm: list[float] = field(default_factory=list)  # |mm - truth| of ok items
+    pages_ordinary: int = 0  # form pages whose every item holds exactly one mark
+    pages_ordinary_ok: int = 0  # ...read ok: no person needed
+    pages_clear: int = 0  # ordinary pages with no mark drawn right over an end stop
+    pages_clear_ok: int = 0  # ...read ok
+    items_clear: int = 0  # single-mark items whose mark is not drawn right over an end stop
+    ok_correct_clear: int = 0  # ...read ok with the right score
+    causes: dict[str, int] = field(default_factory=dict)  # why single-mark items were routed
 
     @property
     def exact_rate(self) -> float:
@@ -37,11 +47,39 @@ class GroupStats:
         """Share of items accepted without a person (read ok, and so right)."""
         return self.ok_correct / self.items_single if self.items_single else 1.0
 
+    @property
+    def ordinary_ok_rate(self) -> float:
+        """Share of ordinary pages (one mark on every line) that need no person."""
+        return self.pages_ordinary_ok / self.pages_ordinary if self.pages_ordinary else 1.0
+
+    @property
+    def ok_clear_rate(self) -> float:
+        """ok_rate over items whose mark is not drawn right over an end stop."""
+        return self.ok_correct_clear / self.items_clear if self.items_clear else 1.0
+
+    @property
+    def clear_ok_rate(self) -> float:
+        """Share of ordinary pages with no mark hidden by an end stop that need no person."""
+        return self.pages_clear_ok / self.pages_clear if self.pages_clear else 1.0
+
+    def add(self, other: GroupStats) -> None:
+        """Add another group's counts to this one's."""
+        for name in ("items_single", "read_correct", "ok_correct", "ok_wrong", "routed",
+                     "ok_wrong_far", "pages_ordinary", "pages_ordinary_ok", "pages_clear",
+                     "pages_clear_ok", "items_clear", "ok_correct_clear"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.errors_mm += other.errors_mm
+        for cause, n in other.causes.items():
+            self.causes[cause] = self.causes.get(cause, 0) + n
+
     def summary(self) -> dict[str, float | int]:
         errors = np.array(self.errors_mm) if self.errors_mm else np.zeros(1)
         return {"items": self.items_single, "exact_rate": round(self.exact_rate, 4),
                 "ok_rate": round(self.ok_rate, 4), "ok_wrong": self.ok_wrong,
-                "routed": self.routed,
+                "ok_wrong_far": self.ok_wrong_far, "routed": self.routed,
+                "ordinary_pages": self.pages_ordinary,
+                "ordinary_ok_rate": round(self.ordinary_ok_rate, 4),
+                "clear_pages": self.pages_clear, "clear_ok_rate": round(self.clear_ok_rate, 4),
                 "mae_mm": round(float(errors.mean()), 3),
                 "p95_mm": round(float(np.percentile(errors, 95)), 3),
                 "max_mm": round(float(errors.max()), 3)}
@@ -67,12 +105,7 @@ class AccuracyReport:
     def overall(self) -> GroupStats:
         total = GroupStats()
         for g in self.groups.values():
-            total.items_single += g.items_single
-            total.read_correct += g.read_correct
-            total.ok_correct += g.ok_correct
-            total.ok_wrong += g.ok_wrong
-            total.routed += g.routed
-            total.errors_mm += g.errors_mm
+            total.add(g)
         return total
 
 
@@ -107,10 +140,17 @@ def compare(results: Iterable[PageResult], truth: Sequence[dict], rounding: str,
             else:
                 report.problems.append(f"{where}: {t['kind']} page read as {result.status}")
             continue
+        stats = report.groups.setdefault(group_of(t), GroupStats())
+        if all(len(i["marks"]) == 1 for i in t["items"]):
+            # (an ordinary page that was not even read needs a person too)
+            stats.pages_ordinary += 1
+            stats.pages_ordinary_ok += result.status == "ok"
+            if not any(m["kind"] == "on_stop" for i in t["items"] for m in i["marks"]):
+                stats.pages_clear += 1
+                stats.pages_clear_ok += result.status == "ok"
         if result.status not in ("ok", "review"):
             report.forms_lost.append(f"{where}: {result.status} {list(result.reasons)}")
             continue
-        stats = report.groups.setdefault(group_of(t), GroupStats())
         items = {i.key: i for i in result.items}
         for truth_item in t["items"]:
             _tally(report, stats, truth_item, items.get(truth_item["key"]), where, rounding)
@@ -145,16 +185,40 @@ def _tally(report: AccuracyReport, stats: GroupStats, truth_item: dict, item, wh
             report.problems.append(f"{label}: double mark read as {item.status} {item.mm}")
         return
     stats.items_single += 1
+    clear = truth_item["marks"][0]["kind"] != "on_stop"
+    stats.items_clear += clear
     true_mm = float(truth_item["true_mm"])
     true_score = true_score_of(true_mm, rounding)
     stats.read_correct += item.score == true_score
     if item.status != "ok":
         stats.routed += 1
+        causes = {review_cause(why) for why in item.reasons
+                  if not why.startswith("near_boundary:")}
+        for cause in causes or {f"read {item.status}"}:
+            stats.causes[cause] = stats.causes.get(cause, 0) + 1
         return
     stats.errors_mm.append(abs(float(item.mm) - true_mm))
     if item.score == true_score:
         stats.ok_correct += 1
+        stats.ok_correct_clear += clear
     else:
         stats.ok_wrong += 1
+        past = distance_past_boundary_mm(true_mm, item.score, rounding)
+        stats.ok_wrong_far += past > AMBIGUOUS_MM
         report.problems.append(f"{label}: ok but score {item.score} != {true_score} "
-                               f"(read {item.mm} mm, truth {true_mm:.2f} mm)")
+                               f"(read {item.mm} mm, truth {true_mm:.2f} mm, "
+                               f"{past:.2f} mm past the boundary)")
+
+
+def distance_past_boundary_mm(true_mm: float, score: float | int, rounding: str) -> float:
+    """How far the truth lies outside the positions that score `score` (0 inside them)."""
+    step = 10.0 if rounding == "nearest_cm_half_up" else 1.0
+    centre = float(score) * 10.0
+    low = -np.inf if centre <= 0 else centre - step / 2
+    high = np.inf if centre >= LINE_LENGTH_MM else centre + step / 2
+    return float(max(0.0, low - true_mm, true_mm - high))
+
+
+def review_cause(reason: str) -> str:
+    """A reason without its numbers: what kind of doubt sent an item to a person."""
+    return re.sub(r"[-+]?\d+(\.\d+)?", "#", reason)[:70]

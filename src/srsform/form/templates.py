@@ -24,6 +24,10 @@ from .layout import LINE_LENGTH_MM
 
 ROUNDING_RULES = ("nearest_cm_half_up", "one_decimal")
 ROLES = ("outcome", "alliance")  # which chart of the clinician report a measure is drawn on
+# A reading's score stands when its error bar reaches past a score boundary by no more than
+# this (see read/score.py); the default is chosen from the calibration in bench/README.md.
+DEFAULT_BOUNDARY_MARGIN_MM = 0.25
+MAX_BOUNDARY_MARGIN_MM = 1.0  # a person with a ruler is off by 1 mm: no larger doubt is ambiguity
 _COMPARE = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 FLAG_OPS = tuple(_COMPARE)
 _KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
@@ -153,6 +157,14 @@ class Scale:
 
 
 @dataclass(frozen=True)
+class ReviewPolicy:
+    """When a reading goes to a person: `boundary_margin_mm` is how far past a score
+    boundary its error bar may reach for the rounding rule's score to stand."""
+
+    boundary_margin_mm: float = DEFAULT_BOUNDARY_MARGIN_MM
+
+
+@dataclass(frozen=True)
 class Template:
     id: str
     version: str
@@ -165,6 +177,7 @@ class Template:
     role: str | None = None  # outcome | alliance: its chart in the clinician report
     alerts: tuple[AlertRule, ...] = ()
     labels: Labels = Labels()
+    review: ReviewPolicy = ReviewPolicy()
     font: FontFiles | None = None  # None: the default font (DejaVu Sans)
 
     @property
@@ -298,6 +311,7 @@ def parse_template(data: dict[str, Any], source: str, folder: Path | None = None
     names = [alert.name for alert in alerts]
     if len(set(names)) != len(names):
         fields.fail("alerts", f"alert names must be unique, found {names}")
+    review = _parse_review(fields.table("review"), source)
     return Template(
         id=template_id,
         version=version,
@@ -311,6 +325,7 @@ def parse_template(data: dict[str, Any], source: str, folder: Path | None = None
         alerts=alerts,
         labels=_parse_labels(fields.table("labels"), source),
         font=_parse_font(fields, folder),
+        review=review,
     )
 
 
@@ -339,6 +354,18 @@ def _parse_font(fields: _Fields, folder: Path | None) -> FontFiles | None:
         return str(folder / Path(path).expanduser())
 
     return FontFiles(resolve(regular), resolve(bold or regular))
+
+
+def _parse_review(data: dict[str, Any], source: str) -> ReviewPolicy:
+    fields = _Fields(data, source, "review.")
+    unknown = sorted(set(data) - {"boundary_margin_mm"})
+    if unknown:
+        fields.fail(unknown[0], "unknown setting (known: boundary_margin_mm)")
+    margin = fields.number("boundary_margin_mm", default=DEFAULT_BOUNDARY_MARGIN_MM)
+    if not 0.0 <= margin <= MAX_BOUNDARY_MARGIN_MM:
+        fields.fail("boundary_margin_mm", f"must be between 0 and {MAX_BOUNDARY_MARGIN_MM:g} "
+                    f"(mm), found {margin:g}")
+    return ReviewPolicy(boundary_margin_mm=margin)
 
 
 def _parse_item(entry: Any, source: str, index: int) -> Item:

@@ -55,6 +55,7 @@ class ScanConfig:
     fallback: Template | None = None  # used, with review, when a page's QR cannot be read
     reduce: int = AUTO  # decode each page at the smallest size that still measures well
     evidence: bool = False  # draw the annotated page and line crops (see evidence.py)
+    boundary_margin_mm: float | None = None  # overrides every template's (see score.py)
 
     def find_layout(self, code: PageCode) -> tuple[Template, Layout] | None:
         """The template and layout a page was printed with (same version preferred)."""
@@ -172,7 +173,7 @@ def measure_page(page: RegisteredPage, config: ScanConfig) -> PageResult:
     template, layout = _identify(code, config, reasons)
     measurements = [measure_line(gray, registration.homography, geom, registration.px_per_mm)
                     for geom in layout.lines]
-    scored = score_page(template, measurements)
+    scored = score_page(template, measurements, config.boundary_margin_mm)
     print_scale = _print_scale(measurements, registration.homography, image.px_per_mm)
     flags = list(scored.flags)
     if print_scale is not None and abs(print_scale - 1.0) > PRINT_SCALE_TOLERANCE:

@@ -70,7 +70,8 @@ def measure_line(gray: np.ndarray, homography: np.ndarray, geom: LineGeom,
         if streak_through(gray, homography, zone, zone.x_mm + (x_col + 0.5) / r, contrast, r):
             status = "uncertain"
             reasons.append(STREAK_REASON)
-    sigma = estimate_sigma(chosen, ends_found, image_px_per_mm, frame.blur_px / r)
+    blur_mm = frame.blur_px / r
+    sigma = estimate_sigma(chosen, ends_found, image_px_per_mm, blur_mm)
     confidence = estimate_confidence(status, chosen, ends_found, sigma)
     raw = chosen.x_mm if chosen is not None else None
     mm = None if raw is None else line_mm(raw)
@@ -82,7 +83,7 @@ def measure_line(gray: np.ndarray, homography: np.ndarray, geom: LineGeom,
         key=geom.key, status=status, mm=mm, raw_mm=raw, sigma_mm=sigma, confidence=confidence,
         length_mm=frame.length_px / r, ends_found=ends_found, candidates=tuple(marks),
         reasons=tuple(reasons), left_end_mm=to_form(frame.left_col),
-        right_end_mm=to_form(frame.right_col),
+        right_end_mm=to_form(frame.right_col), blur_mm=round(blur_mm, 4),
     )
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 from ...form.layout import LINE_LENGTH_MM
 from .model import MarkCandidate
 from .tolerances import (
+    AT_STOP_PER_SCATTER,
+    AT_STOP_SIGMA_MM,
     BASE_SIGMA_MM,
     CONTRAST_POWER,
     FAINT_CONTRAST,
@@ -25,6 +27,7 @@ from .tolerances import (
     SIGMA_PER_BLUR,
     SIGMA_PER_PIXEL,
     SIGMA_PER_SCATTER,
+    SIGMA_PER_SCATTER_BLUR,
     SMALL_MARK_MM2,
     SOLID_MARK_AREA_MM2,
     SPECK_SHARE,
@@ -95,12 +98,16 @@ def _same_end(a: MarkCandidate, b: MarkCandidate) -> bool:
 
 def estimate_sigma(mark: MarkCandidate | None, ends_found: bool, image_px_per_mm: float,
                    blur_mm: float = 0.0) -> float:
-    """A conservative standard error of the reading, from resolution, blur, fit and ends."""
+    """The reading's standard error (mm), from resolution, blur, the mark's scatter, an end
+    stop touching it and the line's ends: calibrated so that errors / sigma ~ N(0, 1)."""
     if mark is None:
         return 0.0
     pixel_mm = 1.0 / max(image_px_per_mm, 1.0)
+    scatter = mark.fit_rms_mm
     sigma = (BASE_SIGMA_MM + SIGMA_PER_PIXEL * pixel_mm + SIGMA_PER_BLUR * blur_mm
-             + SIGMA_PER_SCATTER * mark.fit_rms_mm)
+             + scatter * (SIGMA_PER_SCATTER + SIGMA_PER_SCATTER_BLUR * blur_mm))
+    if mark.at_stop or mark.touches_stop:
+        sigma += AT_STOP_SIGMA_MM + AT_STOP_PER_SCATTER * scatter
     if not ends_found:
         sigma += NO_ENDS_SIGMA_MM
     return round(sigma, 3)

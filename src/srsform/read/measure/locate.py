@@ -34,6 +34,7 @@ from .tolerances import (
     V_MEET_MM,
     V_MIN_HEIGHT_MM,
     V_MIN_SPREAD,
+    V_POINT_SCATTER_MM,
     V_WHOLE_WIDTH_SHARE,
     VERTEX_SCATTER_MM,
     WHOLE_RUNS_MAX_DISTANCE_MM,
@@ -61,7 +62,7 @@ def locate_crossing(frame: LineFrame, pen: np.ndarray, seen: np.ndarray,
     offsets = vrows - row_at(vcols)
     vertex = _vertex(seen, origin, vrows, vcols, offsets, r)
     if vertex is not None:
-        return (vertex - left) * to_mm, distance_px / r, VERTEX_SCATTER_MM
+        return (vertex[0] - left) * to_mm, distance_px / r, vertex[1]
     near = np.abs(offsets) <= FIT_HALF_HEIGHT_MM * r
     if near.sum() < MIN_FIT_PIXELS:
         near = np.abs(offsets) <= np.min(np.abs(offsets)) + FIT_FALLBACK_MM * r
@@ -104,7 +105,7 @@ def locate_at_stop(frame: LineFrame, pen: np.ndarray, seen: np.ndarray, under: n
     offsets = rows - row_at(cols)
     vertex = _vertex(seen, origin, rows, cols, offsets, r)
     if vertex is not None:
-        return (vertex - left) * to_mm, 0.0, VERTEX_SCATTER_MM
+        return (vertex[0] - left) * to_mm, 0.0, vertex[1]
     fit = _fit_whole_runs(frame, seen, near_stops, origin)
     if fit is not None:
         return (fit[0] - left) * to_mm, 0.0, fit[1]
@@ -188,11 +189,14 @@ def _fit_whole_runs(frame: LineFrame, seen: np.ndarray, hiding: np.ndarray,
 
 
 def _vertex(seen: np.ndarray, origin: tuple[int, int], rows: np.ndarray, cols: np.ndarray,
-            offsets: np.ndarray, r: float) -> float | None:
-    """The column where two strokes meet near the line (a V or an X), or None.
+            offsets: np.ndarray, r: float) -> tuple[float, float] | None:
+    """The column where two strokes meet near the line (a V or an X) and the scatter that
+    reading is given, or None.
 
     `rows` and `cols` are the pixels of `seen` in zone coordinates, in raster order, and
-    `offsets` their rows' distances from the line's centre.
+    `offsets` their rows' distances from the line's centre. An X's meeting point is seen
+    from both sides of the line; a V's (a check mark's) from one, extrapolated from strokes
+    whose point blur rounds off: it is less sure (V_POINT_SCATTER_MM).
     """
     row_values, row_starts, row_counts = np.unique(rows, return_index=True, return_counts=True)
     edges = np.diff(seen[row_values - origin[0]].astype(np.int8), axis=1, prepend=0, append=0)
@@ -234,7 +238,10 @@ def _vertex(seen: np.ndarray, origin: tuple[int, int], rows: np.ndarray, cols: n
         if abs(h0) > V_MEET_MM * r:
             continue
         estimates.append(al + bl * h0)
-    return float(np.mean(estimates)) if estimates else None
+    if not estimates:
+        return None
+    scatter = VERTEX_SCATTER_MM if len(estimates) == 2 else V_POINT_SCATTER_MM
+    return float(np.mean(estimates)), scatter
 
 
 def _pixels(image: np.ndarray, origin: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:

@@ -40,3 +40,4 @@ class LineMeasurement:
     # Detected geometry in form mm, for evidence images: line ends and the mark read.
     left_end_mm: tuple[float, float]
     right_end_mm: tuple[float, float]
+    blur_mm: float = 0.0  # the image's blur as the printed line shows it (a sigma input)
