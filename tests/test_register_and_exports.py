@@ -16,7 +16,7 @@ from srsform.cli import main
 from srsform.errors import RosterError
 from srsform.form.roster import read_roster
 from srsform.store import Store
-from support.clinic import CLIENTS, plan_forms, roster_rows, scan_forms, session_date
+from support.clinic import CLIENTS, plan_forms, print_roster, scan_forms, session_date
 
 WITHHELD = ("C1004", 3)  # this client's last session never came back from the clinic
 
@@ -39,14 +39,7 @@ def _run(*args: str) -> tuple[int, str, str]:
 def clinic(tmp_path_factory: pytest.TempPathFactory) -> Clinic:
     folder = tmp_path_factory.mktemp("clinic")
     db = folder / "clinic.db"
-    roster = folder / "roster.csv"
-    roster.write_text("\n".join(roster_rows()) + "\n")
-    for name in ("ors", "srs"):
-        code, _, err = _run("print", "-t", name, "--roster", str(roster), "--db", str(db),
-                            "-o", str(folder / f"{name}.pdf"))
-        assert code == 0, err
-    with Store(db) as store:
-        printed = {(f.template, f.client, f.session): f.serial for f in store.printed_forms()}
+    printed = print_roster(folder, db)
     forms = [f for f in plan_forms(serials=printed)
              if (f.code.client, f.code.session) != WITHHELD]
     scans = scan_forms(forms, folder / "scans")

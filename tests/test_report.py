@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from srsform.cli import main
 from srsform.store import Store
-from support.clinic import CLIENTS, plan_forms, roster_rows, scan_forms, session_date
+from support.clinic import CLIENTS, plan_forms, print_roster, scan_forms, session_date
 from support.sessions import run_of, write_forms
 
 WITHHELD = ("C1004", 2)  # this client's second session never came back
@@ -71,14 +71,7 @@ def _run(*args: str) -> tuple[int, str, str]:
 def clinic(tmp_path_factory: pytest.TempPathFactory) -> Clinic:
     folder = tmp_path_factory.mktemp("clinic")
     db = folder / "clinic.db"
-    roster = folder / "roster.csv"
-    roster.write_text("\n".join(roster_rows()) + "\n")
-    for name in ("ors", "srs"):
-        code, _, err = _run("print", "-t", name, "--roster", str(roster), "--db", str(db),
-                            "-o", str(folder / f"{name}.pdf"))
-        assert code == 0, err
-    with Store(db) as store:
-        printed = {(f.template, f.client, f.session): f.serial for f in store.printed_forms()}
+    printed = print_roster(folder, db)
     forms = [f for f in plan_forms(scores=SCORES, serials=printed)
              if (f.code.client, f.code.session) != WITHHELD]
     for run, sessions in (("early", (1, 2)), ("late", (3,))):  # two scan runs

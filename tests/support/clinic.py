@@ -100,3 +100,21 @@ def scan_forms(forms: Sequence[ClinicForm], folder: str | Path, seed: int = 0,
         pages.append(make_page(template, form.code, _items(template, form, rng), condition,
                                int(rng.integers(2**31))))
     return [p for p in write_stack(pages, folder) if p.suffix != ".jsonl"]
+
+
+def print_roster(folder: Path, db: Path) -> dict[tuple[str, str, int], str]:
+    """Print every client's ORS and SRS from the roster with `srsform print --db`, as a clinic
+    does; the serial the printed-forms register holds for each (template, client, session)."""
+    from click.testing import CliRunner
+
+    from srsform.cli import main
+    from srsform.store import Store
+
+    roster = folder / "roster.csv"
+    roster.write_text("\n".join(roster_rows()) + "\n")
+    for name in TEMPLATES:
+        result = CliRunner().invoke(main, ["print", "-t", name, "--roster", str(roster),
+                                           "--db", str(db), "-o", str(folder / f"{name}.pdf")])
+        assert result.exit_code == 0, result.stderr
+    with Store(db) as store:
+        return {(f.template, f.client, f.session): f.serial for f in store.printed_forms()}
