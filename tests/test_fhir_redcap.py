@@ -17,13 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 from fhir.resources.R4B import get_fhir_model_class
 from fhir.resources.R4B.bundle import Bundle
 from hypothesis import given
 from hypothesis import strategies as st
 
-from srsform.cli import main
 from srsform.form.layout import build_layout
 from srsform.form.pagecode import PageCode
 from srsform.form.templates import load_template
@@ -33,6 +31,7 @@ from srsform.report.interchange import decisions_in_force, rule_version
 from srsform.report.redcap import DICTIONARY_HEADER, SYSTEM_COLUMNS, one_place
 from srsform.report.review import records_in_force
 from srsform.store import Store, file_sha256
+from support.cli import run as _run
 from support.clinic import ClinicForm, plan_forms, roster_rows, scan_forms, session_date
 
 CLIENTS = ("C1001", "C1002")
@@ -56,11 +55,6 @@ class Clinic:
     forms: list[ClinicForm]
     corrected: tuple[str, str, int]  # (serial, item, score) a person set
     undone: tuple[str, str]  # (serial, item) whose decision was undone
-
-
-def _run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args))
-    return result.exit_code, result.stdout, result.stderr
 
 
 @pytest.fixture(scope="module")

@@ -10,12 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from srsform.cli import main
 from srsform.errors import RosterError
 from srsform.form.roster import read_roster
 from srsform.store import Store
+from support.cli import run as _run
 from support.clinic import CLIENTS, plan_forms, print_roster, scan_forms, session_date
 
 WITHHELD = ("C1004", 3)  # this client's last session never came back from the clinic
@@ -28,11 +27,6 @@ class Clinic:
     scans: list[Path]
     forms: list  # the ClinicForms scanned
     printed: dict  # (template, client, session) -> serial
-
-
-def _run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args))
-    return result.exit_code, result.stdout, result.stderr
 
 
 @pytest.fixture(scope="module")

@@ -13,10 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from srsform.cli import main
 from srsform.store import Store
+from support.cli import run as _run
 from support.clinic import CLIENTS, plan_forms, print_roster, scan_forms, session_date
 from support.sessions import run_of, write_forms
 
@@ -60,11 +59,6 @@ LINE = re.compile(r"^(?P<client>\S+)  session (?P<session>\d+)  (?P<date>\S+)  (
 class Clinic:
     folder: Path
     db: Path
-
-
-def _run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args))
-    return result.exit_code, result.stdout, result.stderr
 
 
 @pytest.fixture(scope="module")
