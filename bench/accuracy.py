@@ -1,6 +1,6 @@
 """Accuracy on a generated stack: scan it with the real pipeline and compare with its truth.
 
-    python bench/accuracy.py --pages 120 --seed 7 [--keep DIR]
+    python bench/accuracy.py --pages 120 --seed 7 [--keep DIR] [--conditions phone]
     python bench/accuracy.py --stacks bench/out/stacks/s301 bench/out/stacks/s302 [--margin MM]
 
 With --keep DIR the stack is written there and kept; run again with the same DIR, the stack
@@ -49,6 +49,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--keep", type=Path, help="write the stack here and keep it")
     parser.add_argument("--stacks", type=Path, nargs="+", help="scan these kept stacks")
+    parser.add_argument("--conditions", help="generate only these scan conditions, e.g. "
+                        "phone or copy,fax (comma-separated)")
     parser.add_argument("--margin", type=float, help="score-boundary margin (mm) to scan with")
     parser.add_argument("--causes", type=int, default=12, help="review causes to list")
     args = parser.parse_args()
@@ -93,7 +95,8 @@ def _stack_folder(args: argparse.Namespace) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     if not (args.keep and (folder / "truth.jsonl").exists()):
         started = time.perf_counter()
-        write_stack(make_stack(args.pages, args.seed), folder)
+        conditions = args.conditions.split(",") if args.conditions else None
+        write_stack(make_stack(args.pages, args.seed, conditions=conditions), folder)
         print(f"generated {args.pages} pages in {time.perf_counter() - started:.1f} s")
     return folder
 

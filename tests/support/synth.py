@@ -254,9 +254,19 @@ def _other_page(kind: str, img: np.ndarray, dpi: int, paper: str, condition: Sca
                      None, None, None, (), condition, paper)
 
 
-def plan_stack(n_pages: int, seed: int, template_name: str = "srs") -> list[PagePlan]:
+def plan_stack(n_pages: int, seed: int, template_name: str = "srs",
+               conditions: Sequence[str] | None = None) -> list[PagePlan]:
     """The truth of a stack: a cycle of scan conditions and rotations, every recipe and ink in
-    the first three forms, then random marks; a blank and a foreign page in every 20."""
+    the first three forms, then random marks; a blank and a foreign page in every 20.
+    `conditions` keeps only the cycle's entries of those conditions (e.g. phone photos only)."""
+    schedule = _SCHEDULE
+    if conditions:
+        unknown = set(conditions) - set(CONDITIONS)
+        if unknown:
+            raise ValueError(f"unknown scan conditions {sorted(unknown)}: use {CONDITIONS}")
+        schedule = tuple(entry for entry in _SCHEDULE if entry[0] in conditions)
+        schedule += tuple((name, 0) for name in conditions
+                          if name not in {entry[0] for entry in schedule})
     rng = np.random.default_rng(seed)
     template = _template(template_name)
     layout_id = build_layout(template).layout_id
@@ -264,7 +274,7 @@ def plan_stack(n_pages: int, seed: int, template_name: str = "srs") -> list[Page
     plans: list[PagePlan] = []
     forms = 0
     for i in range(n_pages):
-        name, rotation = _SCHEDULE[i % len(_SCHEDULE)]
+        name, rotation = schedule[i % len(schedule)]
         condition = random_condition(rng, name, rotation)
         paper = "letter" if rng.random() < 0.25 else "a4"
         page_seed = int(rng.integers(2**31))
@@ -296,9 +306,10 @@ def render_plan(plan: PagePlan) -> SynthPage:
                      plan.seed, plan.paper)
 
 
-def make_stack(n_pages: int, seed: int, template_name: str = "srs") -> list[SynthPage]:
+def make_stack(n_pages: int, seed: int, template_name: str = "srs",
+               conditions: Sequence[str] | None = None) -> list[SynthPage]:
     """A deterministic stack covering every mark kind, ink and scan condition (see plan_stack)."""
-    return [render_plan(plan) for plan in plan_stack(n_pages, seed, template_name)]
+    return [render_plan(plan) for plan in plan_stack(n_pages, seed, template_name, conditions)]
 
 
 def _serial(rng: np.random.Generator) -> str:
