@@ -29,6 +29,7 @@ from .measure import LineMeasurement
 BOUNDARY_SIGMAS = 3.5
 NEAR_BOUNDARY_FLAG = "near_boundary"  # page flag: an ok item's score rests on the rounding rule
 NEAR_BOUNDARY_NOTE = "near_boundary"  # how an item's note on it begins
+WITHIN_INK_NOTE = "within_ink"  # how the note on a score its ink's extent settled begins
 UNCERTAIN_FACTOR = 0.6  # confidence kept when the boundary sends an item to a person
 
 
@@ -63,17 +64,28 @@ def score_span(score: float | int, rounding: str) -> tuple[float, float]:
 
 
 def boundary_check(mm: float, raw_mm: float, sigma_mm: float, rounding: str,
-                   margin_mm: float) -> str:
+                   margin_mm: float, bounds_mm: tuple[float, float] | None = None) -> str:
     """Whether a reading's score stands: "clear" (the truth, within BOUNDARY_SIGMAS sigma,
     scores the same), "near" (it may lie past a score boundary, by margin_mm at most: the
-    rounding rule decides) or "review" (it may lie further past: a person decides)."""
+    rounding rule decides) or "review" (it may lie further past: a person decides).
+    `bounds_mm`, where the ink of a guessed reading puts the truth, replaces that range."""
     low, high = score_span(score_mm(mm, rounding), rounding)
-    reach = BOUNDARY_SIGMAS * sigma_mm
-    if raw_mm - reach >= low and raw_mm + reach < high:
+    first, last = truth_range(raw_mm, sigma_mm, bounds_mm)
+    if first >= low and last < high:
         return "clear"
-    if raw_mm - reach >= low - margin_mm and raw_mm + reach <= high + margin_mm:
+    if first >= low - margin_mm and last <= high + margin_mm:
         return "near"
     return "review"
+
+
+def truth_range(raw_mm: float, sigma_mm: float, bounds_mm: tuple[float, float] | None
+                ) -> tuple[float, float]:
+    """Where the truth of a reading lies: within BOUNDARY_SIGMAS sigma of it or, for a
+    guessed reading (a stop hid part of the mark, the stroke broke up), within the ink
+    that bounds it, whatever its sigma says."""
+    if bounds_mm is not None:
+        return bounds_mm
+    return raw_mm - BOUNDARY_SIGMAS * sigma_mm, raw_mm + BOUNDARY_SIGMAS * sigma_mm
 
 
 def score_page(template: Template, measurements: Sequence[LineMeasurement],
@@ -105,8 +117,18 @@ def _score_item(m: LineMeasurement, rounding: str, margin_mm: float) -> ItemScor
         return ItemScore(m.key, None, None, m.status, m.confidence, m.reasons)
     score = score_mm(m.mm, rounding)
     status, reasons, confidence = m.status, list(m.reasons), m.confidence
-    verdict = boundary_check(m.mm, m.raw_mm, m.sigma_mm, rounding, margin_mm)
-    reach = BOUNDARY_SIGMAS * m.sigma_mm
+    # A clear reading's sigma says where its truth lies; a guessed one's, its ink.
+    bounds = m.bounds_mm if status != "ok" else None
+    verdict = boundary_check(m.mm, m.raw_mm, m.sigma_mm, rounding, margin_mm, bounds)
+    first, last = truth_range(m.raw_mm, m.sigma_mm, bounds)
+    reach = max(m.raw_mm - first, last - m.raw_mm)
+    if bounds is not None and verdict != "review":
+        # Its only doubt was where in its ink the mark crosses (a stop hides part of it),
+        # and every point of that ink scores alike: no person could score it otherwise.
+        reasons = [f"{WITHIN_INK_NOTE}: the mark's ink lies at {max(first, 0.0):.1f}-"
+                   f"{min(last, LINE_LENGTH_MM):.1f} mm, all of which scores {score:g} "
+                   f"({'; '.join(reasons)})"]
+        status = "ok"
     if verdict == "near":
         reasons.append(f"{NEAR_BOUNDARY_NOTE}: {m.mm:.1f} mm, a score boundary within "
                        f"{reach:.2f} mm; scored {score:g} by the rounding rule")

@@ -63,13 +63,17 @@ def measure_line(gray: np.ndarray, homography: np.ndarray, geom: LineGeom,
             marks, stops = read_marks(frame)
     if not any(m.at_stop for m in marks):
         marks += find_marked_stop(frame, stops)
-    status, chosen, more = judge_marks(marks)
+    status, chosen, more, bounds = judge_marks(marks)
+    if not ends_found:  # (its ink bounds where it crosses only between ends found)
+        bounds = None
     reasons += more
-    if status == "ok" and chosen is not None:
+    # (An uncertain item whose ink bounds its score may yet be accepted: look at it too.)
+    if (status == "ok" or bounds is not None) and chosen is not None:
         x_col = frame.column(chosen.x_mm)
         if streak_through(gray, homography, zone, zone.x_mm + (x_col + 0.5) / r, contrast, r):
             status = "uncertain"
             reasons.append(STREAK_REASON)
+            bounds = None
     blur_mm = frame.blur_px / r
     sigma = estimate_sigma(chosen, ends_found, image_px_per_mm, blur_mm)
     confidence = estimate_confidence(status, chosen, ends_found, sigma)
@@ -84,6 +88,7 @@ def measure_line(gray: np.ndarray, homography: np.ndarray, geom: LineGeom,
         length_mm=frame.length_px / r, ends_found=ends_found, candidates=tuple(marks),
         reasons=tuple(reasons), left_end_mm=to_form(frame.left_col),
         right_end_mm=to_form(frame.right_col), blur_mm=round(blur_mm, 4),
+        bounds_mm=bounds,
     )
 
 

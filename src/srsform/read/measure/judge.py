@@ -38,14 +38,19 @@ STREAK_REASON = ("a straight line runs through the mark zone and beyond it: a sc
                  "a fold or a ruled line rather than a pen mark?")
 
 
-def judge_marks(marks: list[MarkCandidate]) -> tuple[str, MarkCandidate | None, list[str]]:
+def judge_marks(marks: list[MarkCandidate]
+                ) -> tuple[str, MarkCandidate | None, list[str], tuple[float, float] | None]:
     """The line's status (ok | missing | multiple | uncertain), the mark read (None when no
-    single one is), and the reasons a person should look."""
+    single one is), the reasons a person should look, and, when every one of those doubts
+    only where the mark crosses the line within its ink (a stop hides part of it, a grainy
+    stroke broke up), not what it is, the extent of that ink along the line (mm): then
+    the score stands if all of it scores alike (score.py)."""
     real = [m for m in marks if m.area_mm2 >= MIN_MARK_AREA_MM2]
     if not real:
         if marks:
-            return "uncertain", marks[0], ["only a very small or faint speck near the line"]
-        return "missing", None, []
+            return ("uncertain", marks[0], ["only a very small or faint speck near the line"],
+                    None)
+        return "missing", None, [], None
     real.sort(key=lambda m: -m.area_mm2)
     first = real[0]
     # Pieces at the same end as the first (either side of its stop) score as it does.
@@ -53,11 +58,14 @@ def judge_marks(marks: list[MarkCandidate]) -> tuple[str, MarkCandidate | None, 
     competing = [m for m in real[1:] if m.area_mm2 >= SOLID_MARK_AREA_MM2]
     if first.meetings and not first.at_stop:
         where = ", ".join(f"{x:.0f} mm" for x in first.meetings)
-        return "multiple", None, [f"marks drawn touching each other meet the line at {where}"]
+        return ("multiple", None, [f"marks drawn touching each other meet the line at {where}"],
+                None)
     if competing:
         where = ", ".join(f"{m.x_mm:.0f} mm" for m in [first, *competing])
-        return "multiple", None, [f"{1 + len(competing)} marks on the line (at {where})"]
+        return "multiple", None, [f"{1 + len(competing)} marks on the line (at {where})"], None
     reasons = []
+    where_only = []  # the reasons that only doubt where, within its ink, the mark crosses
+    pieces = [first]  # the ink that bounds where it crosses
     if first.inferred:
         reasons.append("an end stop carries extra ink: a mark drawn right over the end?")
     # (Pieces of a mark around an end stop stack up in its columns: not a scribble.)
@@ -69,10 +77,20 @@ def judge_marks(marks: list[MarkCandidate]) -> tuple[str, MarkCandidate | None, 
     if first.distance_mm > NEAR_LINE_MM:
         reasons.append(f"mark is {first.distance_mm:.1f} mm from the line")
     # (Specks further from the line are no answer, and no part of one: toner, dust.)
-    if any(m.distance_mm <= NEAR_LINE_MM for m in real[1:]):
+    extra = [m for m in real[1:] if m.distance_mm <= NEAR_LINE_MM]
+    if extra:
         reasons.append("small extra ink near the line")
+        # Pieces overlapping the mark's own extent along the line (a grainy pencil stroke
+        # breaks up; a speck on the mark) move where it crosses within their joint extent
+        # at most; ink elsewhere may be a second answer.
+        if first.extent_mm is not None and all(_overlaps(first, m) for m in extra):
+            where_only.append(reasons[-1])
+            pieces += extra
     if first.fit_rms_mm > IRREGULAR_RMS_MM:
         reasons.append("mark shape is irregular (smudge or scribble?)")
+        if (first.at_stop or first.touches_stop) and not first.inferred:
+            # (The stop hides part of the mark: its crossing was guessed from what shows.)
+            where_only.append(reasons[-1])
     if first.spans_zone:
         reasons.append(STREAK_REASON)
     if first.area_mm2 < SMALL_MARK_MM2 and any(
@@ -84,10 +102,22 @@ def judge_marks(marks: list[MarkCandidate]) -> tuple[str, MarkCandidate | None, 
         # Away from the end, a stop that hides part of a mark can change its score (a
         # circle round a point near the end shows only its far side).
         reasons.append("the mark wraps round an end stop, which may hide part of it")
+        where_only.append(reasons[-1])
     if first.near_width_mm > WIDE_MARK_MM and not first.at_stop:
         reasons.append(f"ink {first.near_width_mm:.0f} mm wide along the line: two marks "
                        "drawn touching, or a crossed-out answer beside the answer?")
-    return ("uncertain" if reasons else "ok"), first, reasons
+    bounds = None
+    if len(where_only) == len(reasons) and all(m.extent_mm is not None for m in pieces):
+        bounds = (min(m.extent_mm[0] for m in pieces),  # type: ignore[index]
+                  max(m.extent_mm[1] for m in pieces))  # type: ignore[index]
+    return ("uncertain" if reasons else "ok"), first, reasons, bounds
+
+
+def _overlaps(a: MarkCandidate, b: MarkCandidate) -> bool:
+    """Whether two candidates' extents along the line overlap."""
+    if a.extent_mm is None or b.extent_mm is None:
+        return False
+    return a.extent_mm[0] <= b.extent_mm[1] and b.extent_mm[0] <= a.extent_mm[1]
 
 
 def _same_end(a: MarkCandidate, b: MarkCandidate) -> bool:

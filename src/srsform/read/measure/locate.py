@@ -140,19 +140,23 @@ def locate_half_hidden(frame: LineFrame, component: np.ndarray, off_line: np.nda
 
 
 def keep_within_ink(frame: LineFrame, x_mm: float, rms: float, component: np.ndarray,
-                    origin: tuple[int, int]) -> tuple[float, float]:
+                    origin: tuple[int, int]) -> tuple[float, float, tuple[float, float]]:
     """Keep an estimate that lies where the mark has ink near the line; otherwise fall
-    back to the middle of that ink, with a scatter that sends the item to a person."""
+    back to the middle of that ink, with a scatter that sends the item to a person.
+    Also returns that ink's extent along the line (mm, PLAUSIBLE_SLACK_MM either side):
+    wherever the mark crosses the line, it is there."""
     r = frame.px_per_mm
     rows, cols = _pixels(component, origin)
     offsets = np.abs(rows - frame.row_at(cols))
     near = offsets <= max(PLAUSIBLE_BAND_MM * r, float(offsets.min()) + PLAUSIBLE_NEAREST_MM * r)
     lo, hi = float(cols[near].min()), float(cols[near].max())
+    to_mm = frame.geom.length_mm / frame.length_px
+    extent = ((lo - frame.left_col) * to_mm - PLAUSIBLE_SLACK_MM,
+              (hi - frame.left_col) * to_mm + PLAUSIBLE_SLACK_MM)
     col = frame.column(x_mm)
     if lo - PLAUSIBLE_SLACK_MM * r <= col <= hi + PLAUSIBLE_SLACK_MM * r:
-        return x_mm, rms
-    return (((lo + hi) / 2 - frame.left_col) * frame.geom.length_mm / frame.length_px,
-            max(rms, DOUBTFUL_RMS_MM))
+        return x_mm, rms, extent
+    return ((lo + hi) / 2 - frame.left_col) * to_mm, max(rms, DOUBTFUL_RMS_MM), extent
 
 
 def _fit_whole_runs(frame: LineFrame, seen: np.ndarray, hiding: np.ndarray,

@@ -123,7 +123,11 @@ def read_marks(frame: LineFrame) -> tuple[list[MarkCandidate], np.ndarray]:
             # The crossing point may be under the stop: read what shows around it instead.
             x_mm, distance, rms = locate_at_stop(frame, pen_box, seen, under[box], stops[box],
                                                  near_stops[box], origin)
-        x_mm, rms = keep_within_ink(frame, x_mm, rms, component, origin)
+        x_mm, rms, extent = keep_within_ink(frame, x_mm, rms, component, origin)
+        if at_stop:  # the stop it touches may hide its crossing: the extent reaches the end
+            length = frame.geom.length_mm
+            extent = ((min(extent[0], 0.0), extent[1]) if x_mm < length / 2
+                      else (extent[0], max(extent[1], length)))
         contrast = (float(np.percentile(pen_box[seen], MARK_CONTRAST_PERCENTILE))
                     if seen.any() else 1.0)
         marks.append(MarkCandidate(x_mm=x_mm, area_mm2=area, contrast=contrast,
@@ -139,7 +143,8 @@ def read_marks(frame: LineFrame) -> tuple[list[MarkCandidate], np.ndarray]:
                                    near_width_mm=0.0 if near_span is None
                                    else near_span + 1.0 / r,
                                    touches_stop=_hugs_stop(component & near_stops[box],
-                                                           signed[box], meeting_band)))
+                                                           signed[box], meeting_band),
+                                   extent_mm=extent))
     marks.sort(key=lambda m: -m.area_mm2)
     return marks, stops
 

@@ -21,6 +21,9 @@ class MarkCandidate:
     spans_zone: bool = False  # runs from edge to edge of the mark zone: no pen tick does
     near_width_mm: float = 0.0  # width of its visible ink within FIT_HALF_HEIGHT_MM of the line
     touches_stop: bool = False  # meets an end stop above and below the line (may hide part)
+    # Where on the line (mm, with slack) its ink near the line lies, the stop it touches
+    # included: wherever it crosses the line, it is within this.
+    extent_mm: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -41,3 +44,7 @@ class LineMeasurement:
     left_end_mm: tuple[float, float]
     right_end_mm: tuple[float, float]
     blur_mm: float = 0.0  # the image's blur as the printed line shows it (a sigma input)
+    # Where the mark surely crosses the line (mm, unclamped), when the reader's only doubt
+    # about it is where in its ink that is (not what the mark is): the score stands if
+    # every point there scores alike (score.py). None otherwise.
+    bounds_mm: tuple[float, float] | None = None
