@@ -284,8 +284,10 @@ def test_a_page_marked_not_a_form_leaves_the_scores_and_can_be_undone(samples_db
 
     assert _run("review", "undo", entry["id"], "--why", "it is a form after all",
                 "--db", str(samples_db)).exit_code == 0
-    assert _records(samples_db)["SAMP00000012"]["status"] == "review"
-    assert len(_items_listed(samples_db, "SAMP00000012")) == 4
+    record = _records(samples_db)["SAMP00000012"]
+    assert record["status"] == "review"
+    waiting = [i["key"] for i in record["items"] if i["status"] != "ok"]
+    assert len(waiting) >= 3 and _items_listed(samples_db, "SAMP00000012") == waiting
     assert _run(*scan).exit_code == ExitCode.REVIEW
 
 
@@ -306,12 +308,14 @@ def test_review_page_refuses_what_it_cannot_record(samples_db: Path, args: tuple
 
 
 def test_the_walk_counts_without_jumps(samples_db: Path) -> None:
-    # Marking stack.tif:3 not a form (n) at its first item settles its second: the walk
-    # counts on by one and its total shrinks by one, instead of jumping past the item.
+    # Marking a page with two items to decide not a form (n) at its first item settles its
+    # second: the walk counts on by one and its total shrinks by one, instead of jumping
+    # past the item.
     with Store(samples_db) as store:
         queue = review_queue(store)
-    first = next(n for n, e in enumerate(queue) if e.page.serial == "SAMP00000016")
-    assert queue[first + 1].page.serial == "SAMP00000016" and first + 2 < len(queue)
+    first = next(n for n, e in enumerate(queue[:-2])
+                 if queue[n + 1].page.serial == e.page.serial)
+    assert queue[first + 2].page.serial != queue[first].page.serial
     answers = "s\n" * first + "n\nnot a form\n" + "s\n" * (len(queue) - first - 2)
     result = _run("review", "--db", str(samples_db), stdin=answers)
     assert result.exit_code == 0, result.output

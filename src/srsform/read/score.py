@@ -125,8 +125,11 @@ def _score_item(m: LineMeasurement, rounding: str, margin_mm: float) -> ItemScor
     if bounds is not None and verdict != "review":
         # Its only doubt was where in its ink the mark crosses (a stop hides part of it),
         # and every point of that ink scores alike: no person could score it otherwise.
-        reasons = [f"{WITHIN_INK_NOTE}: the mark's ink lies at {max(first, 0.0):.1f}-"
-                   f"{min(last, LINE_LENGTH_MM):.1f} mm, all of which scores {score:g} "
+        def on_line(mm: float) -> float:
+            return min(LINE_LENGTH_MM, max(0.0, mm))
+
+        reasons = [f"{WITHIN_INK_NOTE}: the mark's ink lies at {on_line(first):.1f}-"
+                   f"{on_line(last):.1f} mm, all of which scores {score:g} "
                    f"({'; '.join(reasons)})"]
         status = "ok"
     if verdict == "near":
