@@ -502,10 +502,43 @@ def test_decisions_parse(text: str, rule: str | None, kind: str, score: float | 
     assert (decision.kind, decision.score) == (kind, score)
 
 
-@pytest.mark.parametrize("text", ["-1", "10.5", "7.25", "nan", "inf", "", "seven"])
+@pytest.mark.parametrize(("text", "rule", "score"), [
+    ("44.9mm", "srs@1.0 nearest_cm_half_up; alliance_concern: total<=36", 4),
+    ("45mm", "srs@1.0 nearest_cm_half_up", 5),  # halves up, as the scanner scores
+    (" 100 MM ", "srs@1.0 nearest_cm_half_up", 10), ("0mm", "ors@1.0 nearest_cm_half_up", 0),
+    ("44.5 mm", "x@1 one_decimal", 4.5), ("44.4mm", "x@1 one_decimal", 4.4),
+])
+def test_a_position_in_mm_is_scored_by_the_page_s_rounding_rule(text: str, rule: str,
+                                                                score: float) -> None:
+    decision = parse_decision(text, rule)
+    assert (decision.kind, decision.score, decision.mm) == (
+        "score", score, float(text.strip().lower().removesuffix("mm")))
+
+
+@pytest.mark.parametrize("text", ["-1", "10.5", "7.25", "nan", "inf", "", "seven", "100.1mm",
+                                  "-0.5mm", "44.55mm", "nanmm", "mm", "4e1mm"])
 def test_bad_decisions_are_refused(text: str) -> None:
     with pytest.raises(ValueError):
         parse_decision(text, "x@1 one_decimal")
+
+
+def test_a_position_needs_a_known_rounding_rule() -> None:
+    with pytest.raises(ValueError, match="rounding rule"):
+        parse_decision("44.5mm", None)
+
+
+def test_review_set_takes_a_position_in_mm(samples_db: Path) -> None:
+    result = _run("review", "set", OK_PAGE, "overall", "54.9mm", "--why", "ruler on the paper",
+                  "--who", "ana", "--db", str(samples_db))
+    assert result.exit_code == 0, result.output
+    (entry,) = _trail(samples_db)
+    assert (entry["item"], entry["old"], entry["new"], entry["why"]) == (
+        "overall", "0", "5", "ruler on the paper (54.9 mm)")
+    overall = _item(_records(samples_db)[OK_PAGE], "overall")
+    assert (overall["score"], overall["corrected"], overall["mm"]) == (5, True, 0.0)
+    refused = _run("review", "set", OK_PAGE, "overall", "101mm", "--why", "x", "--db",
+                   str(samples_db))
+    assert refused.exit_code == ExitCode.CONFIG and "0-100 mm" in refused.stderr
 
 
 def test_the_kept_queue_follows_other_reviewers_and_new_scans(samples_db: Path,

@@ -644,7 +644,8 @@ _WHO_OPTION = click.option("--who", default=_default_who, show_default="your log
 def review_command(ctx: click.Context, db_path: Path | None, why: str | None, who: str,
                    web: bool) -> None:
     """Walk through what needs a person, a page's items together: [a]ccept the reading,
-    type a score 0-10, [m]issing (no mark), [n]ot a form (the whole page), [s]kip or [q]uit.
+    type a score 0-10 (or where the mark is in mm: 44.5mm), [m]issing (no mark), [n]ot a
+    form (the whole page), [s]kip or [q]uit.
     Every decision is appended to the corrections trail with who, when and why."""
     ctx.obj = {"db": db_path}
     if ctx.invoked_subcommand is not None:
@@ -664,7 +665,8 @@ def review_command(ctx: click.Context, db_path: Path | None, why: str | None, wh
             _show_review_item(entry, shown, count)
             prompt = ("[a]ccept the page as read, [n]ot a form, [s]kip, [q]uit"
                       if entry.key is None else
-                      "[a]ccept, score 0-10, [m]issing, [n]ot a form, [s]kip, [q]uit")
+                      "[a]ccept, score 0-10 (or mm: 44.5mm), [m]issing, [n]ot a form, "
+                      "[s]kip, [q]uit")
             answer = click.prompt(prompt, value_proc=_walk_answer(entry))
             if answer == "quit":
                 break
@@ -757,7 +759,8 @@ _REFUSED = (ExitCode.CONFIG, "no store, no such page or item, or a value that is
 @review_command.command("set", epilog=_epilog(
     [_DECIDED, _REFUSED],
     'srsform review set SAMP00000011 overall 7 --why "checked the paper" --db clinic.db',
-    'srsform review set scans/stack.pdf:3 goals_topics missing --why "no mark"'))
+    'srsform review set scans/stack.pdf:3 goals_topics missing --why "no mark"',
+    'srsform review set SAMP00000013 relationship 44.5mm --why "measured on the paper"'))
 @click.argument("page_ref", metavar="SERIAL_OR_PATH:PAGE")
 @click.argument("item")
 @click.argument("value", metavar="VALUE")
@@ -767,7 +770,9 @@ _REFUSED = (ExitCode.CONFIG, "no store, no such page or item, or a value that is
 @click.pass_context
 def review_set_command(ctx: click.Context, page_ref: str, item: str, value: str, why: str,
                        who: str, db_path: Path | None) -> None:
-    """Decide one item: VALUE is a score 0-10, 'missing', or 'accept' (the reading stands)."""
+    """Decide one item: VALUE is a score 0-10, where the mark is in mm from the line's left
+    end (44.5mm: 0-100, one decimal, scored by the form's rounding rule and kept with the
+    reason), 'missing', or 'accept' (the reading stands)."""
     with _review_store(ctx, db_path) as store:
         page = review.find_page(store, page_ref)
         try:
