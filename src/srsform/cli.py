@@ -387,6 +387,17 @@ def print_command(template_name: str, paper: str, copies: int, roster: Path | No
         log.info("recorded %d printed page(s) in %s", len(printed), store.path)
 
 
+# scan and watch: the template's review setting, overridden for one run.
+_BOUNDARY_MARGIN_OPTION = click.option(
+    "--boundary-margin", "boundary_margin", metavar="MM",
+    type=click.FloatRange(0.0, MAX_BOUNDARY_MARGIN_MM),
+    show_default=f"the template's boundary_margin_mm, {DEFAULT_BOUNDARY_MARGIN_MM:g} unless it "
+                 "says",
+    help="How far past a score boundary a reading's error bar may reach for the rounding "
+         "rule's score to stand (noted near_boundary); further goes to a person. 0 sends "
+         "every boundary doubt to a person.")
+
+
 @main.command("scan", epilog=_epilog(
     [ExitCode.OK, ExitCode.CONFIG, ExitCode.REVIEW, ExitCode.FAILED, ExitCode.INTERRUPTED],
     "srsform scan scans/ -o results.csv --db clinic.db",
@@ -409,13 +420,7 @@ def print_command(template_name: str, paper: str, copies: int, roster: Path | No
 @click.option("--evidence/--no-evidence", default=True, show_default=True,
               help="Keep an annotated image of each page and a crop of each line beside "
                    "the store (DB.evidence/), for audit and review.")
-@click.option("--boundary-margin", "boundary_margin", metavar="MM",
-              type=click.FloatRange(0.0, MAX_BOUNDARY_MARGIN_MM),
-              show_default="the template's boundary_margin_mm, "
-                           f"{DEFAULT_BOUNDARY_MARGIN_MM:g} unless it says",
-              help="How far past a score boundary a reading's error bar may reach for the "
-                   "rounding rule's score to stand (noted near_boundary); further goes to a "
-                   "person. 0 sends every boundary doubt to a person.")
+@_BOUNDARY_MARGIN_OPTION
 @click.pass_context
 def scan_command(ctx: click.Context, inputs: tuple[str, ...], output: str, fmt: str | None,
                  template_names: tuple[str, ...], db_path: Path | None, rescan: bool,
@@ -507,16 +512,17 @@ def _check_stdin(inputs: list[str]) -> None:
               show_default="half the number of cores",
               help="Worker processes (each also decodes ahead on a second thread).")
 @click.option("--once", is_flag=True, help="Read what has settled, then stop.")
+@_BOUNDARY_MARGIN_OPTION
 @click.pass_context
 def watch_command(ctx: click.Context, folder: Path, db_path: Path | None,
                   template_names: tuple[str, ...], interval: float, settle: float, jobs: int,
-                  once: bool) -> None:
+                  once: bool, boundary_margin: float | None) -> None:
     """Hot folder: read each scan file dropped into FOLDER once, then move it to
     FOLDER/done (or FOLDER/failed when a page could not be read). Ctrl-C stops it. One
     watcher at a time watches a folder."""
     from .watch import Watcher, folder_lock
 
-    config = _scan_config(template_names, evidence=True)
+    config = _scan_config(template_names, evidence=True, boundary_margin=boundary_margin)
 
     def report(path: Path, results: list[PageResult], target: str) -> None:
         statuses = ", ".join(sorted({r.status for r in results}))
