@@ -415,6 +415,21 @@ def test_a_bad_keyed_file_is_refused_clearly(samples_db: Path, tmp_path: Path, t
     assert "Traceback" not in result.output
 
 
+def test_the_keyed_file_is_read_from_standard_input_as_dash(samples_db: Path,
+                                                            tmp_path: Path) -> None:
+    keyed = _keyed(samples_db, tmp_path / "keyed.csv", alter=(OK_PAGE, "overall"))
+    result = _run("audit", "--against", "-", "--json", "--db", str(samples_db),
+                  stdin=keyed.read_text())
+    assert result.exit_code == ExitCode.REVIEW, result.output
+    report = json.loads(result.stdout)
+    assert report["keyed_file"] == "<stdin>"
+    assert [(d["serial"], d["item"]) for d in report["discrepancies"]] == [(OK_PAGE, "overall")]
+    bad = _run("audit", "--against", "-", "--db", str(samples_db),
+               stdin="serial,overall\nSAMP00000011,ten\n")
+    assert bad.exit_code == ExitCode.CONFIG
+    assert "<stdin> line 2, column 'overall'" in bad.stderr
+
+
 def test_audit_alone_checks_printed_forms_against_scanned_pages(samples_db: Path) -> None:
     # The samples were never printed with this store: every serial read is unregistered.
     result = _run("audit", "--db", str(samples_db))

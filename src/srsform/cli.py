@@ -31,6 +31,7 @@ from .form.templates import (
     load_bundled,
     load_template,
 )
+from .inputs import STDIN
 from .outputs import STDOUT, atomic_output, check_writable
 from .places import ENV_VAR, STORE_NAME, find_store, make_store_folder, network_share
 from .records import PAGE_STATUSES, PageFilter, PageResult, PrintedForm
@@ -429,7 +430,7 @@ def scan_command(ctx: click.Context, inputs: tuple[str, ...], output: str, fmt: 
     standard input): one record per page, kept in the store; pages already stored are not
     read again."""
     from . import batch
-    from .read.ingest import STDIN, STDIN_SOURCE, expand_inputs, spooled_stdin
+    from .read.ingest import STDIN_SOURCE, expand_inputs, spooled_stdin
 
     fmt = guess_format(output, fmt)
     own = store_files(find_store(db_path).path)
@@ -487,11 +488,16 @@ def scan_command(ctx: click.Context, inputs: tuple[str, ...], output: str, fmt: 
 
 def _check_stdin(inputs: list[str]) -> None:
     """'-' (standard input) can be read once, and only from a pipe or a file."""
-    if inputs.count("-") > 1:
+    if inputs.count(STDIN) > 1:
         raise ConfigError("'-' (standard input) can be given once")
+    _stdin_piped("a scan", "cat page.png | srsform scan -")
+
+
+def _stdin_piped(what: str, example: str) -> None:
+    """Refuse to read `what` from standard input when it is a terminal (it would wait)."""
     if sys.stdin is None or sys.stdin.isatty():
-        raise ConfigError("'-' reads a scan from standard input, which is a terminal here: "
-                          "pipe or redirect a file in (cat page.png | srsform scan -)")
+        raise ConfigError(f"'-' reads {what} from standard input, which is a terminal here: "
+                          f"pipe or redirect a file in ({example})")
 
 
 @main.command("watch", epilog=_epilog(
@@ -1045,10 +1051,12 @@ def _say_left_out(skipped: Counter[str], written: int, where: PageFilter) -> Non
      ExitCode.INTERRUPTED],
     "srsform audit --db clinic.db -o audit.pdf --only-flagged",
     "srsform audit --against keyed.csv --db clinic.db --report disc.csv"))
-@click.option("--against", "keyed", type=click.Path(dir_okay=False, path_type=Path),
-              help="CSV of scores keyed by hand from the paper forms: rows named by serial, "
-                   "or template + client + session; item columns by item key, and/or total "
-                   "(an empty cell is not keyed; blank, missing or - means no mark).")
+@click.option("--against", "keyed", type=click.Path(dir_okay=False, allow_dash=True,
+                                                     path_type=Path),
+              help="CSV of scores keyed by hand from the paper forms ('-' reads it from "
+                   "standard input): rows named by serial, or template + client + session; "
+                   "item columns by item key, and/or total (an empty cell is not keyed; "
+                   "blank, missing or - means no mark).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable report on stdout.")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
               help="With --against: write every discrepancy (and every keyed row not "
@@ -1083,6 +1091,8 @@ def audit_command(ctx: click.Context, keyed: Path | None, as_json: bool,
         _check_output(pdf_path, db_path, binary=True)
     if report_path is not None:
         _check_output(report_path, db_path)
+    if keyed is not None and str(keyed) == STDIN:
+        _stdin_piped("the keyed file", "srsform audit --against - < keyed.csv")
     report = None
     with _open_store(db_path) as store:
         register = check_register(store, where)
