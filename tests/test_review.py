@@ -7,7 +7,9 @@ import csv
 import io
 import json
 import re
+import signal
 import sqlite3
+import subprocess
 from datetime import datetime
 from pathlib import Path
 
@@ -201,6 +203,26 @@ def test_the_walk_accepts_one_item_and_corrects_another(samples_db: Path) -> Non
         keys = {(e.page.page_id, e.key) for e in review_queue(store)}
     assert (first.page.page_id, first.key) not in keys
     assert (second.page.page_id, second.key) not in keys
+
+
+def test_ctrl_c_at_a_prompt_is_an_interruption(samples_db: Path, tmp_path: Path) -> None:
+    # A real process at a real prompt (click turns Ctrl-C there into an "Aborted!" exit 1).
+    from support.chaos import srsform_command, wait_for
+
+    shown = tmp_path / "walk.txt"
+    with shown.open("w") as out:
+        process = subprocess.Popen([*srsform_command(), "review", "--db", str(samples_db)],
+                                   stdin=subprocess.PIPE, stdout=out, stderr=subprocess.PIPE,
+                                   text=True)
+    try:
+        assert wait_for(lambda: "[a]ccept" in shown.read_text(), 60), shown.read_text()
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == ExitCode.INTERRUPTED, err
+    assert err == "srsform: interrupted\n"
+    assert _trail(samples_db) == []
 
 
 def _list(db: Path) -> list[dict[str, str]]:

@@ -134,11 +134,16 @@ class _Main(_Group):
             return super().invoke(ctx)
         except SrsformError as exc:
             _fail(ctx, str(exc), exc.exit_code)
-        except (click.exceptions.Exit, click.ClickException, click.Abort):
+        except click.Abort as exc:
+            # click.prompt turns Ctrl-C into Abort ("Aborted!", exit 1): it is Ctrl-C here too.
+            if isinstance(exc.__context__, KeyboardInterrupt):
+                click.echo()  # end the prompt's line
+                _interrupted(ctx)
+            raise
+        except (click.exceptions.Exit, click.ClickException):
             raise
         except KeyboardInterrupt:
-            click.echo("srsform: interrupted", err=True)
-            ctx.exit(int(ExitCode.INTERRUPTED))
+            _interrupted(ctx)
         except BrokenPipeError:
             # The reader of our output went away (e.g. `| head`): stop quietly.
             devnull = os.open(os.devnull, os.O_WRONLY)
@@ -147,6 +152,11 @@ class _Main(_Group):
         except Exception as exc:  # noqa: BLE001 - the one place unexpected errors are shown
             _fail(ctx, f"internal error: {exc!r} (run with -v for details; please report it)",
                   ExitCode.INTERNAL)
+
+
+def _interrupted(ctx: click.Context) -> None:
+    click.echo("srsform: interrupted", err=True)
+    ctx.exit(int(ExitCode.INTERRUPTED))
 
 
 def _fail(ctx: click.Context, message: str, code: int) -> None:
@@ -643,7 +653,7 @@ _WHO_OPTION = click.option("--who", default=_default_who, show_default="your log
 
 @main.group("review", cls=_Group, invoke_without_command=True, epilog=_epilog(
     [(ExitCode.OK, "the walk ended (everything decided, or q), or the web page was stopped"),
-     _NO_STORE],
+     _NO_STORE, (ExitCode.INTERRUPTED, "Ctrl-C in the walk (the decisions made are kept)")],
     "srsform review --db clinic.db",
     "srsform review --web --db clinic.db"))
 @_db_option()
