@@ -781,8 +781,7 @@ _REFUSED = (ExitCode.CONFIG, "no store, no such page or item, or a value that is
 @review_command.command("set", epilog=_epilog(
     [_DECIDED, _REFUSED],
     'srsform review set SAMP00000011 overall 7 --why "checked the paper" --db clinic.db',
-    'srsform review set scans/stack.pdf:3 goals_topics missing --why "no mark"',
-    'srsform review set SAMP00000013 relationship 44.5mm --why "measured on the paper"'))
+    'srsform review set scans/stack.pdf:3 relationship 44.5mm --why "ruler on the paper"'))
 @click.argument("page_ref", metavar="SERIAL_OR_PATH:PAGE")
 @click.argument("item")
 @click.argument("value", metavar="VALUE")
