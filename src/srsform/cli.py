@@ -269,7 +269,7 @@ def info_command(db_path: Path | None) -> None:
     rows = [("store", str(place.path)), ("chosen by", place.chosen_by),
             ("exists", "yes" if place.path.exists() else "no")]
     if place.path.exists():
-        with Store(place.path) as store:
+        with Store(place.path, write=False) as store:
             counts = store.counts()
             rows += [("files", str(counts["sources"])), ("pages", str(counts["pages"])),
                      ("corrections", str(counts["corrections"])),
@@ -310,10 +310,11 @@ def _db_option(extra: str = "") -> Callable:
                         default=None, help=_DB_HELP + extra)
 
 
-def _open_store(db_path: Path | None, *, create: bool = False, check: bool = True) -> Store:
-    """The store find_store picks, opened (and checked whole, unless not `check`: see Store).
-    Only `scan` and `watch` create one (and say so on stderr, once); other commands need one
-    that exists."""
+def _open_store(db_path: Path | None, *, create: bool = False, check: bool = True,
+                write: bool = True) -> Store:
+    """The store find_store picks, opened (and checked whole, unless not `check`: see Store);
+    read-only unless `write` (see Store). Only `scan` and `watch` create one (and say so on
+    stderr, once); other commands need one that exists."""
     place = find_store(db_path)
     share = network_share(place.path)
     if share:
@@ -321,7 +322,7 @@ def _open_store(db_path: Path | None, *, create: bool = False, check: bool = Tru
                     "use from one machine only; do not use it from several machines at once, "
                     "or keep it on a local disk", place.path, share)
     if place.path.exists():
-        return Store(place.path, check=check)
+        return Store(place.path, check=check, write=write)
     if not create:
         raise ConfigError(f"no store at {place.path} ({place.chosen_by}): scan forms into it "
                           "first (srsform scan ...), or name another store with --db or "
@@ -640,10 +641,10 @@ def _default_who() -> str:
         return ""
 
 
-def _review_store(ctx: click.Context, db_path: Path | None) -> Store:
+def _review_store(ctx: click.Context, db_path: Path | None, write: bool = True) -> Store:
     """The store of a review command: --db given to the subcommand, else to `review`, else
-    the one found by default."""
-    return _open_store(db_path or ctx.find_object(dict).get("db"))
+    the one found by default (read-only unless `write`)."""
+    return _open_store(db_path or ctx.find_object(dict).get("db"), write=write)
 
 
 _NO_STORE = (ExitCode.CONFIG, "no store where it was looked for (see `srsform info`)")
@@ -757,7 +758,7 @@ def review_list_command(ctx: click.Context, db_path: Path | None) -> None:
     """List what needs a decision, most useful first: a page's items together, pages that
     the fewest decisions settle first (tab-separated, on stdout; item `(page)` is a decision
     about the page itself)."""
-    with _review_store(ctx, db_path) as store:
+    with _review_store(ctx, db_path, write=False) as store:
         queue = review.review_queue(store)
     click.echo("confidence\tpage\tserial\titem\tmm\tscore\tstatus\tevidence\treasons")
     for entry in queue:
@@ -892,7 +893,7 @@ def review_undo_command(ctx: click.Context, correction_id: int, why: str, who: s
 def review_trail_command(ctx: click.Context, page_ref: str | None, db_path: Path | None
                          ) -> None:
     """The corrections trail (all, or one page's), oldest first, tab-separated."""
-    with _review_store(ctx, db_path) as store:
+    with _review_store(ctx, db_path, write=False) as store:
         page_id = review.find_page(store, page_ref).page_id if page_ref else None
         names = store.page_refs()
         entries = store.corrections(page_id)
@@ -976,7 +977,7 @@ def export_command(fmt: str | None, output: str, db_path: Path | None, fhir_base
         _export_redcap(output, dictionary, db_path, where, redcap_mode or "repeating", pattern)
         return
     _check_output(output, db_path)
-    with _open_store(db_path) as store, atomic_output(output) as out:
+    with _open_store(db_path, write=False) as store, atomic_output(output) as out:
         count = write_records(out, fmt, review.records_in_force(store, where=where))
     _say(f"exported {count} page(s) from the store {store.path} to {_where(output)}")
     if not count and where:
@@ -1004,7 +1005,7 @@ def _export_fhir(fmt: str, output: str, db_path: Path | None, where: PageFilter,
     from .report.interchange import gather
 
     _check_output(output, db_path)
-    with _open_store(db_path) as store:
+    with _open_store(db_path, write=False) as store:
         forms, skipped = gather(store, where)
     with atomic_output(output) as out:
         counts = write_fhir(out, fmt, forms, settings)
@@ -1026,7 +1027,7 @@ def _export_redcap(output: str, dictionary: str | None, db_path: Path | None,
     _check_output(output, db_path)
     if dictionary is not None:
         _check_output(dictionary, db_path)
-    with _open_store(db_path) as store:
+    with _open_store(db_path, write=False) as store:
         forms, skipped = gather(store, where)
     instruments = every_instrument(forms)
     with ExitStack() as files:
@@ -1103,7 +1104,7 @@ def audit_command(ctx: click.Context, keyed: Path | None, as_json: bool,
     if keyed is not None and str(keyed) == STDIN:
         _stdin_piped("the keyed file", "srsform audit --against - < keyed.csv")
     report = None
-    with _open_store(db_path) as store:
+    with _open_store(db_path, write=False) as store:
         register = check_register(store, where)
         if keyed is not None:
             from .report.keyed_audit import audit_keyed
@@ -1215,7 +1216,7 @@ def report_command(output: str, fmt: str | None, clients: tuple[str, ...], since
     templates = _report_templates(template_names)
     # A client's report reads only their pages: a whole-store check would cost more than the
     # report on a large store (about 1 s per 140 MB); damage it meets is still exit 3.
-    with _open_store(db_path, check=False) as store:
+    with _open_store(db_path, check=False, write=False) as store:
         note = f"store {store.path}" + (f"; {where.describe()}" if where else "")
         reports = build_reports(store, select_clients(store, where), templates)
     if fmt == "pdf":
@@ -1272,7 +1273,7 @@ def alerts_command(output: str, fmt: str | None, since: str | None, until: str |
     where = page_filter(clients=clients, since=since, until=until)
     _check_output(output, db_path)
     templates = _report_templates(template_names)
-    with _open_store(db_path, check=False) as store:  # as for report: the pages it reads
+    with _open_store(db_path, check=False, write=False) as store:  # as report: pages it reads
         if since or until or every:
             selection = dated_alerts(store, where, templates)
         else:
