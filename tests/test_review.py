@@ -176,6 +176,26 @@ def test_review_set_refuses_what_it_cannot_record(samples_db: Path, args: tuple[
     assert _trail(samples_db) == []
 
 
+def test_a_name_several_stored_files_share_does_not_name_a_page(tmp_path: Path,
+                                                                sample_scans: Path) -> None:
+    # Two photos read from standard input in two runs: both are <stdin>, page 1.
+    db = str(tmp_path / "s.db")
+    for photo in ("photo-008.jpg", "photo-009.jpg"):
+        scanned = CliRunner().invoke(main, ["-q", "scan", "-", "--db", db, "-o", "-"],
+                                     input=(sample_scans / photo).read_bytes())
+        assert scanned.exit_code in (0, 4), scanned.output
+    result = _run("review", "set", "<stdin>:1", "overall", "7", "--why", "x", "--db", db)
+    assert result.exit_code == ExitCode.CONFIG
+    assert "names 2 stored files" in result.stderr and "serial" in result.stderr
+    assert _trail(Path(db)) == []
+    by_content = _run("review", "set", f"{sample_scans / 'photo-009.jpg'}:1", "overall", "7",
+                      "--why", "x", "--db", db)
+    assert by_content.exit_code == 0, by_content.output
+    (entry,) = _trail(Path(db))
+    assert entry["page"] == "<stdin>:1"
+    assert _records(Path(db))["SAMP00000018"]["items"][-1]["score"] == 7
+
+
 def test_review_needs_an_existing_store(tmp_path: Path) -> None:
     result = _run("review", "list", "--db", str(tmp_path / "none.db"))
     assert result.exit_code == ExitCode.CONFIG and "scan forms into it first" in result.stderr

@@ -801,14 +801,16 @@ class Store:
     def pages_with_serial(self, serial: str) -> list[tuple[StoredPage, PageResult]]:
         return self._pages_where("p.serial=?", (serial,))
 
-    def source_by_path(self, path: str) -> int | None:
-        """A stored source by the path it was scanned as, else by the content of `path`."""
-        row = self.db.execute("SELECT id FROM sources WHERE path=? ORDER BY id", (path,)
-                              ).fetchone()
-        if row is None and os.path.isfile(path):
+    def sources_by_path(self, path: str) -> list[int]:
+        """The stored sources scanned as `path` (several when different files were scanned
+        under one name, such as `<stdin>`), oldest first; else the one with the content of
+        the file at `path`, if stored."""
+        ids = [row[0] for row in self.db.execute(
+            "SELECT id FROM sources WHERE path=? ORDER BY id", (path,))]
+        if not ids and os.path.isfile(path):
             found = self.source(file_sha256(path))
-            return found[0] if found else None
-        return row[0] if row else None
+            return [found[0]] if found else []
+        return ids
 
     def page_refs(self) -> dict[int, str]:
         """Page id -> `path:page`, for every stored page."""

@@ -280,11 +280,15 @@ def find_page(store: Store, ref: str) -> StoredPage:
     with the same content)."""
     path, _, number = ref.rpartition(":")
     if path and number.isdigit():
-        source_id = store.source_by_path(path)
-        if source_id is None:
+        sources = store.sources_by_path(path)
+        if not sources:
             raise ConfigError(f"no stored file '{path}': name it as it was scanned, or give "
                               "the form serial")
-        found = store.page_at(source_id, int(number))
+        if len(sources) > 1:
+            raise ConfigError(f"'{path}' names {len(sources)} stored files (different files "
+                              "scanned under one name): give the form serial, or name the "
+                              "page as FILE:PAGE by a file with the same content")
+        found = store.page_at(sources[0], int(number))
         if found is None:
             raise ConfigError(f"'{path}' has no stored page {number}")
         return found[0]
