@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from importlib import resources
 from pathlib import Path
 
@@ -202,3 +203,19 @@ def test_scan_rejects_a_margin_out_of_range(near_page: Path, tmp_path: Path) -> 
     result = CliRunner().invoke(main, ["scan", str(near_page), "--db", str(tmp_path / "s.db"),
                                        "--boundary-margin", "3"])
     assert result.exit_code == 2 and "boundary-margin" in result.stderr
+
+
+def test_watch_takes_the_same_margin_option(near_page: Path, tmp_path: Path) -> None:
+    hot = tmp_path / "hot"
+    hot.mkdir()
+    shutil.copy(near_page, hot / near_page.name)
+    result = CliRunner().invoke(main, ["-q", "watch", str(hot), "--once", "--settle", "0",
+                                       "--interval", "0.1", "--db", str(tmp_path / "w.db"),
+                                       "-j", "1", "--boundary-margin", "0"])
+    assert result.exit_code == 0, result.output
+    exported = CliRunner().invoke(main, ["-q", "export", "--db", str(tmp_path / "w.db")])
+    record = json.loads(exported.stdout.splitlines()[0])
+    assert (record["status"], record["items"][0]["status"]) == ("review", "uncertain")
+    refused = CliRunner().invoke(main, ["watch", str(hot), "--once", "--db",
+                                        str(tmp_path / "w.db"), "--boundary-margin", "3"])
+    assert refused.exit_code == 2 and "boundary-margin" in refused.stderr

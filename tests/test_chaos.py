@@ -20,9 +20,11 @@ import struct
 import sys
 import time
 import zlib
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager as ContextManager
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -323,6 +325,7 @@ def test_an_output_may_not_name_the_store(tmp_path: Path, forms: dict[str, Path]
 OPEN_AT_ONCE = """
 import sys, time
 from pathlib import Path
+from typing import Any
 from srsform.store import Store
 folder, start, rounds = Path(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])
 failures = []
@@ -509,6 +512,88 @@ def test_a_read_only_store_is_a_clear_exit_3(tmp_path: Path, forms: dict[str, Pa
         db.chmod(0o400)
     code, _, err = _invoke("-q", "scan", forms["good1"], "--db", db, "-j", "1")
     assert code == ExitCode.CONFIG and "read-only" in err and str(db) in err, err
+
+
+@contextmanager
+def _read_only(db: Path, where: str) -> Iterator[None]:
+    """The store made read-only to this process while the block runs: the file (0444) or
+    its folder (0555). Root writes whatever the permissions say, so there SQLite is made to
+    do what it does for others: a file it may not write is opened read-only, and in a
+    folder it may not write, a connection that needs the write-ahead log's index (any but
+    an immutable one) fails at its first statement (SQLITE_READONLY_DIRECTORY)."""
+    target = db if where == "file" else db.parent
+    mode = target.stat().st_mode
+    with pytest.MonkeyPatch.context() as patch:
+        if os.geteuid() == 0:
+            patch.setattr(sqlite3, "connect", _as_if_read_only(sqlite3.connect, where))
+        target.chmod(0o444 if where == "file" else 0o555)
+        try:
+            yield
+        finally:
+            target.chmod(mode)
+
+
+def _as_if_read_only(connect: Callable, where: str) -> Callable:
+    def opened(database: Any, *args: Any, **kwargs: Any) -> Any:
+        uri = str(database) if kwargs.get("uri") else f"file:{database}?mode=ro"
+        if where == "folder" and "immutable=1" not in uri:
+            return _NoWalIndex()
+        return connect(uri, *args, **{**kwargs, "uri": True})
+    return opened
+
+
+class _NoWalIndex:
+    """A connection to a WAL store in a read-only folder, as SQLite opens it there."""
+
+    def execute(self, *args: Any) -> None:
+        error = sqlite3.OperationalError("attempt to write a readonly database")
+        error.sqlite_errorname = "SQLITE_READONLY_DIRECTORY"  # type: ignore[attr-defined]
+        raise error
+
+    def close(self) -> None:
+        pass
+
+
+READ_ONLY_COMMANDS = [("export",), ("report", "--format", "json", "-o", "-"),
+                      ("alerts", "--all"), ("audit", "--against", "{keyed}"), ("info",),
+                      ("review", "list"), ("review", "trail")]
+
+
+@pytest.mark.parametrize("where", ["file", "folder"])
+def test_a_read_only_store_is_read_by_every_command_that_only_reads(
+        tmp_path: Path, forms: dict[str, Path], where: str) -> None:
+    db = tmp_path / "store" / "s.db"
+    db.parent.mkdir()
+    fill_store(db, 2)
+    keyed = tmp_path / "keyed.csv"
+    keyed.write_text("serial,total\nS00000000001,20\n")
+    before = db.read_bytes()
+    with _read_only(db, where):
+        for args in READ_ONLY_COMMANDS:
+            code, out, err = _invoke(*[a.format(keyed=keyed) for a in args], "--db", db)
+            assert code == 0 and out and "error" not in err, (args, code, err)
+        # Commands that write still say the store is read-only, naming it.
+        code, _, err = _invoke("-q", "review", "set", "S00000000001", "overall", "4",
+                               "--why", "x", "--db", db)
+        assert code == ExitCode.CONFIG and "read-only" in err and str(db) in err, err
+        code, _, err = _invoke("-q", "scan", forms["good1"], "--db", db, "-j", "1")
+        assert code == ExitCode.CONFIG and "read-only" in err and str(db) in err, err
+    assert db.read_bytes() == before
+    assert _invoke("-q", "review", "set", "S00000000001", "overall", "4", "--why", "x",
+                   "--db", db)[0] == 0  # writable again: nothing left behind stands in the way
+
+
+def test_a_read_only_store_that_must_be_brought_up_to_date_says_so(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    fill_store(db, 1)
+    con = sqlite3.connect(db)
+    con.execute("PRAGMA application_id = 0")  # made before stores were marked
+    con.close()
+    with _read_only(db, "file"):
+        code, _, err = _invoke("-q", "export", "--db", db)
+    assert code == ExitCode.CONFIG and "internal error" not in err, err
+    assert "read-only" in err and "brought up to date" in err and str(db) in err, err
+    assert _invoke("-q", "export", "--db", db)[0] == 0  # writable: brought up to date
 
 
 def test_an_unwritable_evidence_folder_is_said_before_anything_is_read(

@@ -3,6 +3,7 @@ every exit code comes from the errors module."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import stat
 from pathlib import Path
@@ -112,3 +113,19 @@ def test_exit_codes_are_the_documented_table() -> None:
     assert ExitCode.for_statuses({"ok": 3}) == ExitCode.OK
     assert ExitCode.for_statuses({"ok": 3, "not_a_form": 1}) == ExitCode.REVIEW
     assert ExitCode.for_statuses({"review": 1, "error": 1}) == ExitCode.FAILED
+
+
+def test_a_fifo_or_device_output_is_written_in_place_not_replaced(tmp_path: Path) -> None:
+    # A rename over it would leave a regular file where the FIFO (or /dev/null) was.
+    fifo = tmp_path / "out.fifo"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # so that opening it to write waits not
+    try:
+        check_writable(fifo)
+        with atomic_output(fifo) as out:
+            out.write("records\n")
+        assert stat.S_ISFIFO(fifo.stat().st_mode)
+        assert os.read(reader, 100) == b"records\n"
+    finally:
+        os.close(reader)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.fifo"]

@@ -7,7 +7,9 @@ import csv
 import io
 import json
 import re
+import signal
 import sqlite3
+import subprocess
 from datetime import datetime
 from pathlib import Path
 
@@ -174,6 +176,26 @@ def test_review_set_refuses_what_it_cannot_record(samples_db: Path, args: tuple[
     assert _trail(samples_db) == []
 
 
+def test_a_name_several_stored_files_share_does_not_name_a_page(tmp_path: Path,
+                                                                sample_scans: Path) -> None:
+    # Two photos read from standard input in two runs: both are <stdin>, page 1.
+    db = str(tmp_path / "s.db")
+    for photo in ("photo-008.jpg", "photo-009.jpg"):
+        scanned = CliRunner().invoke(main, ["-q", "scan", "-", "--db", db, "-o", "-"],
+                                     input=(sample_scans / photo).read_bytes())
+        assert scanned.exit_code in (0, 4), scanned.output
+    result = _run("review", "set", "<stdin>:1", "overall", "7", "--why", "x", "--db", db)
+    assert result.exit_code == ExitCode.CONFIG
+    assert "names 2 stored files" in result.stderr and "serial" in result.stderr
+    assert _trail(Path(db)) == []
+    by_content = _run("review", "set", f"{sample_scans / 'photo-009.jpg'}:1", "overall", "7",
+                      "--why", "x", "--db", db)
+    assert by_content.exit_code == 0, by_content.output
+    (entry,) = _trail(Path(db))
+    assert entry["page"] == "<stdin>:1"
+    assert _records(Path(db))["SAMP00000018"]["items"][-1]["score"] == 7
+
+
 def test_review_needs_an_existing_store(tmp_path: Path) -> None:
     result = _run("review", "list", "--db", str(tmp_path / "none.db"))
     assert result.exit_code == ExitCode.CONFIG and "scan forms into it first" in result.stderr
@@ -201,6 +223,26 @@ def test_the_walk_accepts_one_item_and_corrects_another(samples_db: Path) -> Non
         keys = {(e.page.page_id, e.key) for e in review_queue(store)}
     assert (first.page.page_id, first.key) not in keys
     assert (second.page.page_id, second.key) not in keys
+
+
+def test_ctrl_c_at_a_prompt_is_an_interruption(samples_db: Path, tmp_path: Path) -> None:
+    # A real process at a real prompt (click turns Ctrl-C there into an "Aborted!" exit 1).
+    from support.chaos import srsform_command, wait_for
+
+    shown = tmp_path / "walk.txt"
+    with shown.open("w") as out:
+        process = subprocess.Popen([*srsform_command(), "review", "--db", str(samples_db)],
+                                   stdin=subprocess.PIPE, stdout=out, stderr=subprocess.PIPE,
+                                   text=True)
+    try:
+        assert wait_for(lambda: "[a]ccept" in shown.read_text(), 60), shown.read_text()
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == ExitCode.INTERRUPTED, err
+    assert err == "srsform: interrupted\n"
+    assert _trail(samples_db) == []
 
 
 def _list(db: Path) -> list[dict[str, str]]:
@@ -419,6 +461,21 @@ def test_a_bad_keyed_file_is_refused_clearly(samples_db: Path, tmp_path: Path, t
     assert "Traceback" not in result.output
 
 
+def test_the_keyed_file_is_read_from_standard_input_as_dash(samples_db: Path,
+                                                            tmp_path: Path) -> None:
+    keyed = _keyed(samples_db, tmp_path / "keyed.csv", alter=(OK_PAGE, "overall"))
+    result = _run("audit", "--against", "-", "--json", "--db", str(samples_db),
+                  stdin=keyed.read_text())
+    assert result.exit_code == ExitCode.REVIEW, result.output
+    report = json.loads(result.stdout)
+    assert report["keyed_file"] == "<stdin>"
+    assert [(d["serial"], d["item"]) for d in report["discrepancies"]] == [(OK_PAGE, "overall")]
+    bad = _run("audit", "--against", "-", "--db", str(samples_db),
+               stdin="serial,overall\nSAMP00000011,ten\n")
+    assert bad.exit_code == ExitCode.CONFIG
+    assert "<stdin> line 2, column 'overall'" in bad.stderr
+
+
 def test_audit_alone_checks_printed_forms_against_scanned_pages(samples_db: Path) -> None:
     # The samples were never printed with this store: every serial read is unregistered.
     result = _run("audit", "--db", str(samples_db))
@@ -506,10 +563,43 @@ def test_decisions_parse(text: str, rule: str | None, kind: str, score: float | 
     assert (decision.kind, decision.score) == (kind, score)
 
 
-@pytest.mark.parametrize("text", ["-1", "10.5", "7.25", "nan", "inf", "", "seven"])
+@pytest.mark.parametrize(("text", "rule", "score"), [
+    ("44.9mm", "srs@1.0 nearest_cm_half_up; alliance_concern: total<=36", 4),
+    ("45mm", "srs@1.0 nearest_cm_half_up", 5),  # halves up, as the scanner scores
+    (" 100 MM ", "srs@1.0 nearest_cm_half_up", 10), ("0mm", "ors@1.0 nearest_cm_half_up", 0),
+    ("44.5 mm", "x@1 one_decimal", 4.5), ("44.4mm", "x@1 one_decimal", 4.4),
+])
+def test_a_position_in_mm_is_scored_by_the_page_s_rounding_rule(text: str, rule: str,
+                                                                score: float) -> None:
+    decision = parse_decision(text, rule)
+    assert (decision.kind, decision.score, decision.mm) == (
+        "score", score, float(text.strip().lower().removesuffix("mm")))
+
+
+@pytest.mark.parametrize("text", ["-1", "10.5", "7.25", "nan", "inf", "", "seven", "100.1mm",
+                                  "-0.5mm", "44.55mm", "nanmm", "mm", "4e1mm"])
 def test_bad_decisions_are_refused(text: str) -> None:
     with pytest.raises(ValueError):
         parse_decision(text, "x@1 one_decimal")
+
+
+def test_a_position_needs_a_known_rounding_rule() -> None:
+    with pytest.raises(ValueError, match="rounding rule"):
+        parse_decision("44.5mm", None)
+
+
+def test_review_set_takes_a_position_in_mm(samples_db: Path) -> None:
+    result = _run("review", "set", OK_PAGE, "overall", "54.9mm", "--why", "ruler on the paper",
+                  "--who", "ana", "--db", str(samples_db))
+    assert result.exit_code == 0, result.output
+    (entry,) = _trail(samples_db)
+    assert (entry["item"], entry["old"], entry["new"], entry["why"]) == (
+        "overall", "0", "5", "ruler on the paper (54.9 mm)")
+    overall = _item(_records(samples_db)[OK_PAGE], "overall")
+    assert (overall["score"], overall["corrected"], overall["mm"]) == (5, True, 0.0)
+    refused = _run("review", "set", OK_PAGE, "overall", "101mm", "--why", "x", "--db",
+                   str(samples_db))
+    assert refused.exit_code == ExitCode.CONFIG and "0-100 mm" in refused.stderr
 
 
 def test_the_kept_queue_follows_other_reviewers_and_new_scans(samples_db: Path,

@@ -149,6 +149,27 @@ def test_a_page_in_doubt_itself_is_decided_as_a_whole(samples_db: Path, sample_s
     assert [e.key for e in left] == ["overall"]
 
 
+def test_a_score_is_set_from_a_position_in_mm(served: str, samples_db: Path) -> None:
+    view = _view_data(_request(served)[1])
+    base = served.split("/", 3)
+    url = f"{base[0]}//{base[2]}{view['urls']['decide']}"
+    headers = {"X-CSRF-Token": view["csrf"]}
+
+    def decision(mm: str) -> dict:
+        return {"page_id": view["page_id"], "key": view["key"], "action": "mm", "mm": mm,
+                "who": "ana", "why": DEFAULT_REASONS["mm"], "seen": view["seen"]}
+
+    for bad in ("100.5", "-1", "44.55", "x", ""):
+        status, answer = _request(url, "POST", decision(bad), headers)
+        assert status == 400 and "0-100 mm" in json.loads(answer)["error"], bad
+    assert _trail(samples_db) == []
+    status, answer = _request(url, "POST", decision("44.9"), headers)
+    assert status == 200, answer
+    (entry,) = _trail(samples_db)
+    assert (entry.item_key, entry.new_score, entry.new_status, entry.why) == (
+        view["key"], 4, "ok", f"{DEFAULT_REASONS['mm']} (44.9 mm)")
+
+
 # --- in a real browser, by keyboard ---------------------------------------------------------
 
 def _browser():
@@ -276,6 +297,35 @@ def test_a_flagged_stack_is_cleared_by_keyboard_alone(served: str, samples_db: P
         again = CliRunner().invoke(main, ["-q", "scan", str(sample_scans / stack), "--db",
                                           str(samples_db), "-o", "-"])
         assert again.exit_code == ExitCode.OK, (stack, again.output)
+
+
+@pytest.mark.browser
+def test_r_sets_a_score_from_a_position_typed_in_mm(served: str, samples_db: Path) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    driver = _browser()
+    try:
+        driver.get(served)
+        _keys(driver, "Bea", Keys.ENTER)
+        view = _shown(driver)
+        assert not view["is_page"]
+        field = driver.find_element(By.ID, "mm-input")
+        before = driver.current_url
+        _keys(driver, "r")
+        assert driver.switch_to.active_element == field
+        _keys(driver, "101", Keys.ENTER)  # refused on the page (nothing is sent), to retype
+        assert "0-100 mm" in driver.find_element(By.ID, "status").text
+        _keys(driver, "45", Keys.ENTER)
+        _settled(driver, before)
+        assert "saved=" in driver.current_url
+        assert "(45.0 mm)" in driver.find_element(By.CLASS_NAME, "saved").text
+    finally:
+        driver.quit()
+    (entry,) = _trail(samples_db)
+    assert (entry.page_id, entry.item_key, entry.who) == (view["page_id"], view["key"], "Bea")
+    assert (entry.new_score, entry.new_status) == (5, "ok")  # 45.0 mm: halves up
+    assert entry.why == f"{DEFAULT_REASONS['mm']} (45.0 mm)"
 
 
 def _keep_screenshot(path: Path) -> None:

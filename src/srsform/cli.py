@@ -31,6 +31,7 @@ from .form.templates import (
     load_bundled,
     load_template,
 )
+from .inputs import STDIN
 from .outputs import STDOUT, atomic_output, check_writable
 from .places import ENV_VAR, STORE_NAME, find_store, make_store_folder, network_share
 from .records import PAGE_STATUSES, PageFilter, PageResult, PrintedForm
@@ -133,11 +134,16 @@ class _Main(_Group):
             return super().invoke(ctx)
         except SrsformError as exc:
             _fail(ctx, str(exc), exc.exit_code)
-        except (click.exceptions.Exit, click.ClickException, click.Abort):
+        except click.Abort as exc:
+            # click.prompt turns Ctrl-C into Abort ("Aborted!", exit 1): it is Ctrl-C here too.
+            if isinstance(exc.__context__, KeyboardInterrupt):
+                click.echo()  # end the prompt's line
+                _interrupted(ctx)
+            raise
+        except (click.exceptions.Exit, click.ClickException):
             raise
         except KeyboardInterrupt:
-            click.echo("srsform: interrupted", err=True)
-            ctx.exit(int(ExitCode.INTERRUPTED))
+            _interrupted(ctx)
         except BrokenPipeError:
             # The reader of our output went away (e.g. `| head`): stop quietly.
             devnull = os.open(os.devnull, os.O_WRONLY)
@@ -146,6 +152,11 @@ class _Main(_Group):
         except Exception as exc:  # noqa: BLE001 - the one place unexpected errors are shown
             _fail(ctx, f"internal error: {exc!r} (run with -v for details; please report it)",
                   ExitCode.INTERNAL)
+
+
+def _interrupted(ctx: click.Context) -> None:
+    click.echo("srsform: interrupted", err=True)
+    ctx.exit(int(ExitCode.INTERRUPTED))
 
 
 def _fail(ctx: click.Context, message: str, code: int) -> None:
@@ -258,7 +269,7 @@ def info_command(db_path: Path | None) -> None:
     rows = [("store", str(place.path)), ("chosen by", place.chosen_by),
             ("exists", "yes" if place.path.exists() else "no")]
     if place.path.exists():
-        with Store(place.path) as store:
+        with Store(place.path, write=False) as store:
             counts = store.counts()
             rows += [("files", str(counts["sources"])), ("pages", str(counts["pages"])),
                      ("corrections", str(counts["corrections"])),
@@ -299,10 +310,11 @@ def _db_option(extra: str = "") -> Callable:
                         default=None, help=_DB_HELP + extra)
 
 
-def _open_store(db_path: Path | None, *, create: bool = False, check: bool = True) -> Store:
-    """The store find_store picks, opened (and checked whole, unless not `check`: see Store).
-    Only `scan` and `watch` create one (and say so on stderr, once); other commands need one
-    that exists."""
+def _open_store(db_path: Path | None, *, create: bool = False, check: bool = True,
+                write: bool = True) -> Store:
+    """The store find_store picks, opened (and checked whole, unless not `check`: see Store);
+    read-only unless `write` (see Store). Only `scan` and `watch` create one (and say so on
+    stderr, once); other commands need one that exists."""
     place = find_store(db_path)
     share = network_share(place.path)
     if share:
@@ -310,7 +322,7 @@ def _open_store(db_path: Path | None, *, create: bool = False, check: bool = Tru
                     "use from one machine only; do not use it from several machines at once, "
                     "or keep it on a local disk", place.path, share)
     if place.path.exists():
-        return Store(place.path, check=check)
+        return Store(place.path, check=check, write=write)
     if not create:
         raise ConfigError(f"no store at {place.path} ({place.chosen_by}): scan forms into it "
                           "first (srsform scan ...), or name another store with --db or "
@@ -387,6 +399,17 @@ def print_command(template_name: str, paper: str, copies: int, roster: Path | No
         log.info("recorded %d printed page(s) in %s", len(printed), store.path)
 
 
+# scan and watch: the template's review setting, overridden for one run.
+_BOUNDARY_MARGIN_OPTION = click.option(
+    "--boundary-margin", "boundary_margin", metavar="MM",
+    type=click.FloatRange(0.0, MAX_BOUNDARY_MARGIN_MM),
+    show_default=f"the template's boundary_margin_mm, {DEFAULT_BOUNDARY_MARGIN_MM:g} unless it "
+                 "says",
+    help="How far past a score boundary a reading's error bar may reach for the rounding "
+         "rule's score to stand (noted near_boundary); further goes to a person. 0 sends "
+         "every boundary doubt to a person.")
+
+
 @main.command("scan", epilog=_epilog(
     [ExitCode.OK, ExitCode.CONFIG, ExitCode.REVIEW, ExitCode.FAILED, ExitCode.INTERRUPTED],
     "srsform scan scans/ -o results.csv --db clinic.db",
@@ -409,13 +432,7 @@ def print_command(template_name: str, paper: str, copies: int, roster: Path | No
 @click.option("--evidence/--no-evidence", default=True, show_default=True,
               help="Keep an annotated image of each page and a crop of each line beside "
                    "the store (DB.evidence/), for audit and review.")
-@click.option("--boundary-margin", "boundary_margin", metavar="MM",
-              type=click.FloatRange(0.0, MAX_BOUNDARY_MARGIN_MM),
-              show_default="the template's boundary_margin_mm, "
-                           f"{DEFAULT_BOUNDARY_MARGIN_MM:g} unless it says",
-              help="How far past a score boundary a reading's error bar may reach for the "
-                   "rounding rule's score to stand (noted near_boundary); further goes to a "
-                   "person. 0 sends every boundary doubt to a person.")
+@_BOUNDARY_MARGIN_OPTION
 @click.pass_context
 def scan_command(ctx: click.Context, inputs: tuple[str, ...], output: str, fmt: str | None,
                  template_names: tuple[str, ...], db_path: Path | None, rescan: bool,
@@ -424,7 +441,7 @@ def scan_command(ctx: click.Context, inputs: tuple[str, ...], output: str, fmt: 
     standard input): one record per page, kept in the store; pages already stored are not
     read again."""
     from . import batch
-    from .read.ingest import STDIN, STDIN_SOURCE, expand_inputs, spooled_stdin
+    from .read.ingest import STDIN_SOURCE, expand_inputs, spooled_stdin
 
     fmt = guess_format(output, fmt)
     own = store_files(find_store(db_path).path)
@@ -482,11 +499,16 @@ def scan_command(ctx: click.Context, inputs: tuple[str, ...], output: str, fmt: 
 
 def _check_stdin(inputs: list[str]) -> None:
     """'-' (standard input) can be read once, and only from a pipe or a file."""
-    if inputs.count("-") > 1:
+    if inputs.count(STDIN) > 1:
         raise ConfigError("'-' (standard input) can be given once")
+    _stdin_piped("a scan", "cat page.png | srsform scan -")
+
+
+def _stdin_piped(what: str, example: str) -> None:
+    """Refuse to read `what` from standard input when it is a terminal (it would wait)."""
     if sys.stdin is None or sys.stdin.isatty():
-        raise ConfigError("'-' reads a scan from standard input, which is a terminal here: "
-                          "pipe or redirect a file in (cat page.png | srsform scan -)")
+        raise ConfigError(f"'-' reads {what} from standard input, which is a terminal here: "
+                          f"pipe or redirect a file in ({example})")
 
 
 @main.command("watch", epilog=_epilog(
@@ -507,16 +529,17 @@ def _check_stdin(inputs: list[str]) -> None:
               show_default="half the number of cores",
               help="Worker processes (each also decodes ahead on a second thread).")
 @click.option("--once", is_flag=True, help="Read what has settled, then stop.")
+@_BOUNDARY_MARGIN_OPTION
 @click.pass_context
 def watch_command(ctx: click.Context, folder: Path, db_path: Path | None,
                   template_names: tuple[str, ...], interval: float, settle: float, jobs: int,
-                  once: bool) -> None:
+                  once: bool, boundary_margin: float | None) -> None:
     """Hot folder: read each scan file dropped into FOLDER once, then move it to
     FOLDER/done (or FOLDER/failed when a page could not be read). Ctrl-C stops it. One
     watcher at a time watches a folder."""
     from .watch import Watcher, folder_lock
 
-    config = _scan_config(template_names, evidence=True)
+    config = _scan_config(template_names, evidence=True, boundary_margin=boundary_margin)
 
     def report(path: Path, results: list[PageResult], target: str) -> None:
         statuses = ", ".join(sorted({r.status for r in results}))
@@ -618,10 +641,10 @@ def _default_who() -> str:
         return ""
 
 
-def _review_store(ctx: click.Context, db_path: Path | None) -> Store:
+def _review_store(ctx: click.Context, db_path: Path | None, write: bool = True) -> Store:
     """The store of a review command: --db given to the subcommand, else to `review`, else
-    the one found by default."""
-    return _open_store(db_path or ctx.find_object(dict).get("db"))
+    the one found by default (read-only unless `write`)."""
+    return _open_store(db_path or ctx.find_object(dict).get("db"), write=write)
 
 
 _NO_STORE = (ExitCode.CONFIG, "no store where it was looked for (see `srsform info`)")
@@ -631,7 +654,7 @@ _WHO_OPTION = click.option("--who", default=_default_who, show_default="your log
 
 @main.group("review", cls=_Group, invoke_without_command=True, epilog=_epilog(
     [(ExitCode.OK, "the walk ended (everything decided, or q), or the web page was stopped"),
-     _NO_STORE],
+     _NO_STORE, (ExitCode.INTERRUPTED, "Ctrl-C in the walk (the decisions made are kept)")],
     "srsform review --db clinic.db",
     "srsform review --web --db clinic.db"))
 @_db_option()
@@ -644,7 +667,8 @@ _WHO_OPTION = click.option("--who", default=_default_who, show_default="your log
 def review_command(ctx: click.Context, db_path: Path | None, why: str | None, who: str,
                    web: bool) -> None:
     """Walk through what needs a person, a page's items together: [a]ccept the reading,
-    type a score 0-10, [m]issing (no mark), [n]ot a form (the whole page), [s]kip or [q]uit.
+    type a score 0-10 (or where the mark is in mm: 44.5mm), [m]issing (no mark), [n]ot a
+    form (the whole page), [s]kip or [q]uit.
     Every decision is appended to the corrections trail with who, when and why."""
     ctx.obj = {"db": db_path}
     if ctx.invoked_subcommand is not None:
@@ -664,7 +688,8 @@ def review_command(ctx: click.Context, db_path: Path | None, why: str | None, wh
             _show_review_item(entry, shown, count)
             prompt = ("[a]ccept the page as read, [n]ot a form, [s]kip, [q]uit"
                       if entry.key is None else
-                      "[a]ccept, score 0-10, [m]issing, [n]ot a form, [s]kip, [q]uit")
+                      "[a]ccept, score 0-10 (or mm: 44.5mm), [m]issing, [n]ot a form, "
+                      "[s]kip, [q]uit")
             answer = click.prompt(prompt, value_proc=_walk_answer(entry))
             if answer == "quit":
                 break
@@ -733,7 +758,7 @@ def review_list_command(ctx: click.Context, db_path: Path | None) -> None:
     """List what needs a decision, most useful first: a page's items together, pages that
     the fewest decisions settle first (tab-separated, on stdout; item `(page)` is a decision
     about the page itself)."""
-    with _review_store(ctx, db_path) as store:
+    with _review_store(ctx, db_path, write=False) as store:
         queue = review.review_queue(store)
     click.echo("confidence\tpage\tserial\titem\tmm\tscore\tstatus\tevidence\treasons")
     for entry in queue:
@@ -757,7 +782,7 @@ _REFUSED = (ExitCode.CONFIG, "no store, no such page or item, or a value that is
 @review_command.command("set", epilog=_epilog(
     [_DECIDED, _REFUSED],
     'srsform review set SAMP00000011 overall 7 --why "checked the paper" --db clinic.db',
-    'srsform review set scans/stack.pdf:3 goals_topics missing --why "no mark"'))
+    'srsform review set scans/stack.pdf:3 relationship 44.5mm --why "ruler on the paper"'))
 @click.argument("page_ref", metavar="SERIAL_OR_PATH:PAGE")
 @click.argument("item")
 @click.argument("value", metavar="VALUE")
@@ -767,7 +792,9 @@ _REFUSED = (ExitCode.CONFIG, "no store, no such page or item, or a value that is
 @click.pass_context
 def review_set_command(ctx: click.Context, page_ref: str, item: str, value: str, why: str,
                        who: str, db_path: Path | None) -> None:
-    """Decide one item: VALUE is a score 0-10, 'missing', or 'accept' (the reading stands)."""
+    """Decide one item: VALUE is a score 0-10, where the mark is in mm from the line's left
+    end (44.5mm: 0-100, one decimal, scored by the form's rounding rule and kept with the
+    reason), 'missing', or 'accept' (the reading stands)."""
     with _review_store(ctx, db_path) as store:
         page = review.find_page(store, page_ref)
         try:
@@ -866,7 +893,7 @@ def review_undo_command(ctx: click.Context, correction_id: int, why: str, who: s
 def review_trail_command(ctx: click.Context, page_ref: str | None, db_path: Path | None
                          ) -> None:
     """The corrections trail (all, or one page's), oldest first, tab-separated."""
-    with _review_store(ctx, db_path) as store:
+    with _review_store(ctx, db_path, write=False) as store:
         page_id = review.find_page(store, page_ref).page_id if page_ref else None
         names = store.page_refs()
         entries = store.corrections(page_id)
@@ -950,7 +977,7 @@ def export_command(fmt: str | None, output: str, db_path: Path | None, fhir_base
         _export_redcap(output, dictionary, db_path, where, redcap_mode or "repeating", pattern)
         return
     _check_output(output, db_path)
-    with _open_store(db_path) as store, atomic_output(output) as out:
+    with _open_store(db_path, write=False) as store, atomic_output(output) as out:
         count = write_records(out, fmt, review.records_in_force(store, where=where))
     _say(f"exported {count} page(s) from the store {store.path} to {_where(output)}")
     if not count and where:
@@ -978,7 +1005,7 @@ def _export_fhir(fmt: str, output: str, db_path: Path | None, where: PageFilter,
     from .report.interchange import gather
 
     _check_output(output, db_path)
-    with _open_store(db_path) as store:
+    with _open_store(db_path, write=False) as store:
         forms, skipped = gather(store, where)
     with atomic_output(output) as out:
         counts = write_fhir(out, fmt, forms, settings)
@@ -1000,7 +1027,7 @@ def _export_redcap(output: str, dictionary: str | None, db_path: Path | None,
     _check_output(output, db_path)
     if dictionary is not None:
         _check_output(dictionary, db_path)
-    with _open_store(db_path) as store:
+    with _open_store(db_path, write=False) as store:
         forms, skipped = gather(store, where)
     instruments = every_instrument(forms)
     with ExitStack() as files:
@@ -1034,10 +1061,12 @@ def _say_left_out(skipped: Counter[str], written: int, where: PageFilter) -> Non
      ExitCode.INTERRUPTED],
     "srsform audit --db clinic.db -o audit.pdf --only-flagged",
     "srsform audit --against keyed.csv --db clinic.db --report disc.csv"))
-@click.option("--against", "keyed", type=click.Path(dir_okay=False, path_type=Path),
-              help="CSV of scores keyed by hand from the paper forms: rows named by serial, "
-                   "or template + client + session; item columns by item key, and/or total "
-                   "(an empty cell is not keyed; blank, missing or - means no mark).")
+@click.option("--against", "keyed", type=click.Path(dir_okay=False, allow_dash=True,
+                                                     path_type=Path),
+              help="CSV of scores keyed by hand from the paper forms ('-' reads it from "
+                   "standard input): rows named by serial, or template + client + session; "
+                   "item columns by item key, and/or total (an empty cell is not keyed; "
+                   "blank, missing or - means no mark).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable report on stdout.")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
               help="With --against: write every discrepancy (and every keyed row not "
@@ -1072,8 +1101,10 @@ def audit_command(ctx: click.Context, keyed: Path | None, as_json: bool,
         _check_output(pdf_path, db_path, binary=True)
     if report_path is not None:
         _check_output(report_path, db_path)
+    if keyed is not None and str(keyed) == STDIN:
+        _stdin_piped("the keyed file", "srsform audit --against - < keyed.csv")
     report = None
-    with _open_store(db_path) as store:
+    with _open_store(db_path, write=False) as store:
         register = check_register(store, where)
         if keyed is not None:
             from .report.keyed_audit import audit_keyed
@@ -1185,7 +1216,7 @@ def report_command(output: str, fmt: str | None, clients: tuple[str, ...], since
     templates = _report_templates(template_names)
     # A client's report reads only their pages: a whole-store check would cost more than the
     # report on a large store (about 1 s per 140 MB); damage it meets is still exit 3.
-    with _open_store(db_path, check=False) as store:
+    with _open_store(db_path, check=False, write=False) as store:
         note = f"store {store.path}" + (f"; {where.describe()}" if where else "")
         reports = build_reports(store, select_clients(store, where), templates)
     if fmt == "pdf":
@@ -1242,7 +1273,7 @@ def alerts_command(output: str, fmt: str | None, since: str | None, until: str |
     where = page_filter(clients=clients, since=since, until=until)
     _check_output(output, db_path)
     templates = _report_templates(template_names)
-    with _open_store(db_path, check=False) as store:  # as for report: the pages it reads
+    with _open_store(db_path, check=False, write=False) as store:  # as report: pages it reads
         if since or until or every:
             selection = dated_alerts(store, where, templates)
         else:

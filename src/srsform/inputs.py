@@ -4,13 +4,23 @@ A FIFO waits for a writer that may never come, a device such as /dev/zero never 
 socket cannot be read at all: given as a scan, any of them would hang a reader. So an input's
 type is checked before it is opened, and again on the open descriptor itself (opened without
 blocking), and anything but a regular file is described in words a person can act on.
+
+An input given as '-' is standard input, wherever a file is read (a scan, a roster, a keyed
+file), and is named `<stdin>` in records and messages.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import stat
-from typing import BinaryIO
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import BinaryIO, TextIO
+
+STDIN = "-"  # an input given as '-' is read from standard input...
+STDIN_NAME = "<stdin>"  # ...and named so in records and messages
 
 
 class NotARegularFile(OSError):
@@ -45,6 +55,22 @@ def irregular_kind(path: str | os.PathLike[str]) -> str | None:
         return describe_kind(os.stat(path).st_mode)
     except (OSError, ValueError):
         return None
+
+
+def input_name(path: str | os.PathLike[str]) -> str:
+    """How an input is named in records and messages: its path, or STDIN_NAME for '-'."""
+    return STDIN_NAME if str(path) == STDIN else str(path)
+
+
+@contextmanager
+def open_text(path: str | os.PathLike[str]) -> Iterator[TextIO]:
+    """A text input (a CSV) opened for reading as UTF-8, with or without a byte-order mark,
+    its newlines as written (for the csv module); '-' is standard input, read whole."""
+    if str(path) == STDIN:
+        yield io.StringIO(sys.stdin.buffer.read().decode("utf-8-sig"), newline="")
+    else:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            yield handle
 
 
 def open_regular(path: str | os.PathLike[str]) -> BinaryIO:

@@ -3,12 +3,15 @@
 Every file srsform writes (forms, records, exports, reports) goes to a temporary file beside
 its target, is flushed to disk, then renamed over the target: a crash or a full disk leaves
 the previous file, never half of a new one. The temporary file is created readable by its
-owner only (the files hold clinical records), and so is the renamed result.
+owner only (the files hold clinical records), and so is the renamed result. A target that
+is not a file (a device such as /dev/null, a FIFO) is written in place, never replaced: a
+rename would put a regular file where the device was.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 import sys
 import tempfile
 from collections.abc import Callable, Collection, Iterator
@@ -40,6 +43,10 @@ def check_writable(path: str | Path, binary: bool = False,
                           "files, which the output would destroy; choose another output")
     if target.is_dir():
         raise OutputError(f"cannot write {target}: it is a folder; give a file name")
+    if _streamed(target):
+        if not os.access(target, os.W_OK):
+            raise OutputError(f"cannot write {target}: permission denied")
+        return
     folder = target.parent
     if not folder.is_dir():
         raise OutputError(f"cannot write {target}: the folder {folder} does not exist; "
@@ -62,6 +69,10 @@ def atomic_output(path: str | Path, binary: bool = False) -> Iterator[IO]:
         stream.flush()
         return
     target = Path(path)
+    if _streamed(target):
+        with _written_in_place(target, binary) as handle:
+            yield handle
+        return
     try:
         fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
                                          suffix=".tmp")
@@ -81,6 +92,28 @@ def atomic_output(path: str | Path, binary: bool = False) -> Iterator[IO]:
         except OSError:
             pass
         raise
+
+
+def _streamed(target: Path) -> bool:
+    """Whether `target` is there and is neither a regular file nor a folder (a device, a
+    FIFO): written in place, as a stream."""
+    try:
+        mode = os.stat(target).st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
+@contextmanager
+def _written_in_place(target: Path, binary: bool) -> Iterator[IO]:
+    try:
+        handle = open(target, "wb" if binary else "w",
+                      **({} if binary else {"encoding": "utf-8", "newline": ""}))
+    except OSError as exc:
+        raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from None
+    with handle:
+        yield _Guarded(handle, target)  # type: ignore[misc]
+        _finish(handle.flush, target)
 
 
 class _Guarded:

@@ -9,6 +9,8 @@ Several processes on one machine may use one store at once: it is opened and its
 migrated under one write lock, every write is a short transaction, and a process waits
 BUSY_TIMEOUT_S for another's write before it gives up with a clear message. A store that
 is damaged, read-only, on a full disk or another application's is one clear StoreError.
+A command that only reads never writes to the store (so a store the user may not write, or
+in a read-only folder, can still be read), unless its schema must be brought up to date.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import sqlite3
 import tempfile
 import time
 import traceback
+import urllib.parse
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -61,6 +64,8 @@ _READ_ONLY = ("SQLITE_READONLY", "SQLITE_PERM", "SQLITE_AUTH")
 _UNWRITABLE = ("SQLITE_FULL", "SQLITE_IOERR", "SQLITE_NOLFS")
 _DAMAGED = ("SQLITE_CORRUPT", "SQLITE_NOTADB")
 _CANNOT_OPEN = ("SQLITE_CANTOPEN",)
+# A read-only connection that cannot create the write-ahead log's index beside the store.
+_NO_WAL_INDEX = ("SQLITE_READONLY_DIRECTORY", "SQLITE_CANTOPEN")
 _STORE_FAULTS = (*_BUSY, *_READ_ONLY, *_UNWRITABLE, *_DAMAGED, *_CANNOT_OPEN, "SQLITE_PROTOCOL")
 _CORRECTION_COLUMNS = ("id, page_id, item_key, old_score, new_score, old_status, new_status, "
                        "who, at, why")
@@ -216,11 +221,30 @@ class Store:
     an SQLite error that is the store's (damaged, read-only, busy, disk full) becomes one.
     With `check` (the default) the whole file is checked first (PRAGMA quick_check: about a
     second per 140 MB); a command that reads a few pages may skip that, and still meets
-    damage in what it reads as a StoreError."""
+    damage in what it reads as a StoreError.
 
-    def __init__(self, path: str | Path, check: bool = True) -> None:
+    Without `write`, nothing is written to an existing store whose schema is up to date
+    (PRAGMA query_only; read-only by URI where this process may not write it or its folder);
+    one that must be brought up to date is opened for writing (StoreError saying so when it
+    cannot be written)."""
+
+    def __init__(self, path: str | Path, check: bool = True, write: bool = True) -> None:
         self.path = Path(path)
         self._check = check
+        self._run: int | None = None
+        self._upgrading_from: int | None = None  # schema a read-only command must update
+        folder = self.path.parent
+        self._beside = "" if folder == Path(".") else f"{folder}{os.sep}"
+        if not write and self.path.exists():
+            if self._open_for_reading():
+                self._close_permissions()
+                return
+            self.db.close()
+            self._check = False  # checked whole just now
+        if self.path.exists() and not os.access(self.path, os.W_OK):
+            # Refused before SQLite opens it: it would leave its shared-memory index beside
+            # the store as read-only as the store, which no writer could use later.
+            raise self._read_only("this user may not write the file")
         if not self.path.exists():
             try:  # without O_EXCL: another process may be creating it at this moment
                 os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
@@ -228,13 +252,7 @@ class Store:
                 raise StoreError(f"cannot create the store {self.path}: "
                                  f"{exc.strerror or exc}; check that its folder exists and "
                                  "that you may write there") from None
-        folder = self.path.parent
-        self._beside = "" if folder == Path(".") else f"{folder}{os.sep}"
-        try:
-            self.db = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT_S)
-        except sqlite3.Error as exc:
-            raise self._error(exc) from None
-        self._run: int | None = None
+        self.db = self._connect(self.path)
         try:
             self._open()
         except sqlite3.Error as exc:
@@ -244,6 +262,36 @@ class Store:
             self.db.close()
             raise
         self._close_permissions()
+
+    def _connect(self, database: str | Path) -> sqlite3.Connection:
+        try:
+            return sqlite3.connect(database, isolation_level=None, timeout=BUSY_TIMEOUT_S,
+                                   uri=isinstance(database, str))
+        except sqlite3.Error as exc:
+            raise self._error(exc) from None
+
+    def _open_for_reading(self) -> bool:
+        """Open the store to read it only (see _open_read_only). Where this process may
+        write it, as usual (so that closing it tidies its journals away, as always); else
+        read-only by URI, as immutable unless a write-ahead log waits to be read (see
+        _read_only_uri); and as immutable after all when SQLite finds it cannot keep the
+        log's index beside the store (a folder it may not write after all)."""
+        immutable = _read_only_uri(self.path, immutable=True)
+        target: str | Path = (self.path if _may_write(self.path) else
+                              _read_only_uri(self.path, immutable=not _wal_waiting(self.path)))
+        while True:
+            self.db = self._connect(target)
+            try:
+                return self._open_read_only()
+            except sqlite3.Error as exc:
+                self.db.close()
+                if target == immutable or not _named(exc, _NO_WAL_INDEX) or _wal_waiting(
+                        self.path):
+                    raise self._error(exc) from None
+                target = immutable
+            except BaseException:
+                self.db.close()
+                raise
 
     def __enter__(self) -> Store:
         return self
@@ -269,6 +317,32 @@ class Store:
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.execute("PRAGMA foreign_keys=ON")
         self._migrate()
+
+    def _open_read_only(self) -> bool:
+        """As _open, on a read-only connection: whether the store can be read as it is
+        (False: its schema must be brought up to date, which needs writing)."""
+        if self._check:
+            problems = [row[0] for row in self.db.execute("PRAGMA quick_check")]
+            if problems != ["ok"]:
+                raise self._damaged("; ".join(problems[:3]))
+        self._check_ours()
+        version = self._schema_version()
+        if (version, self.db.execute("PRAGMA application_id").fetchone()[0]) != (
+                SCHEMA_VERSION, APPLICATION_ID):
+            self._upgrading_from = version
+            return False
+        self.db.execute("PRAGMA query_only=ON")
+        return True
+
+    def _schema_version(self) -> int:
+        """The store's schema version; StoreError for one no srsform here can read."""
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StoreError(f"{self.path} was written by a newer srsform (schema "
+                             f"{version}); upgrade srsform to read it")
+        if version < 0:
+            raise self._damaged(f"schema version {version}, which no srsform writes")
+        return version
 
     def _use_wal(self) -> None:
         """Put the store in WAL mode (readers and one writer at once). Turning a new store to
@@ -310,12 +384,7 @@ class Store:
         opening the store at the same moment waits, then finds it done; a crash leaves the
         schema as it was."""
         with self.transaction():
-            version = self.db.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise StoreError(f"{self.path} was written by a newer srsform (schema "
-                                 f"{version}); upgrade srsform to read it")
-            if version < 0:
-                raise self._damaged(f"schema version {version}, which no srsform writes")
+            version = self._schema_version()
             for target in range(version + 1, SCHEMA_VERSION + 1):
                 for statement in _statements(_MIGRATIONS[target]):
                     self.db.execute(statement)
@@ -339,9 +408,7 @@ class Store:
                               f"writing to it for more than {BUSY_TIMEOUT_S:g} s; try again "
                               "when it has finished")
         if _named(exc, _READ_ONLY):
-            return StoreError(f"the store {self.path} is read-only ({text}): srsform must "
-                              "write to it; check the permissions of the file and its folder, "
-                              "or name another store with --db")
+            return self._read_only(text)
         if _named(exc, _UNWRITABLE):
             return StoreError(f"the store {self.path} could not be written ({text}): free "
                               "some disk space (or check the disk), then run the same command "
@@ -352,6 +419,28 @@ class Store:
             return StoreError(f"cannot open the store {self.path} ({text}): check that it "
                               "and its folder exist and that you may write there")
         return StoreError(f"the store {self.path} cannot be used ({text})")
+
+    def _read_only(self, text: str) -> StoreError:
+        """The store cannot be written (`text` says how SQLite or the system put it)."""
+        if self._upgrading_from is not None:
+            return self._cannot_upgrade(text, self._upgrading_from)
+        return StoreError(f"the store {self.path} is read-only ({text}): srsform must write to "
+                          "it; check the permissions of the file and its folder, or name "
+                          "another store with --db")
+
+    def _cannot_upgrade(self, text: str, version: int) -> StoreError:
+        """A command that only reads met a read-only store it must write to first."""
+        if version == 0:
+            return StoreError(f"the store {self.path} is read-only ({text}) and empty: a new "
+                              "store is set up by writing to it; make it writable, or name "
+                              "another store with --db")
+        older = f"schema {version}, now {SCHEMA_VERSION}" if version < SCHEMA_VERSION else (
+            "before stores were marked as srsform's")
+        return StoreError(f"the store {self.path} is read-only ({text}), and before it can be "
+                          f"read it must be brought up to date (it was made by an older "
+                          f"srsform: {older}), which writes to it: make it and its folder "
+                          "writable for one srsform command (after that it can be read "
+                          "read-only), or name another store with --db")
 
     def _damaged(self, detail: str) -> StoreError:
         return StoreError(f"the store {self.path} is damaged ({detail}): restore it from a "
@@ -712,14 +801,16 @@ class Store:
     def pages_with_serial(self, serial: str) -> list[tuple[StoredPage, PageResult]]:
         return self._pages_where("p.serial=?", (serial,))
 
-    def source_by_path(self, path: str) -> int | None:
-        """A stored source by the path it was scanned as, else by the content of `path`."""
-        row = self.db.execute("SELECT id FROM sources WHERE path=? ORDER BY id", (path,)
-                              ).fetchone()
-        if row is None and os.path.isfile(path):
+    def sources_by_path(self, path: str) -> list[int]:
+        """The stored sources scanned as `path` (several when different files were scanned
+        under one name, such as `<stdin>`), oldest first; else the one with the content of
+        the file at `path`, if stored."""
+        ids = [row[0] for row in self.db.execute(
+            "SELECT id FROM sources WHERE path=? ORDER BY id", (path,))]
+        if not ids and os.path.isfile(path):
             found = self.source(file_sha256(path))
-            return found[0] if found else None
-        return row[0] if row else None
+            return [found[0]] if found else []
+        return ids
 
     def page_refs(self) -> dict[int, str]:
         """Page id -> `path:page`, for every stored page."""
@@ -1053,6 +1144,30 @@ def _statements(script: str) -> Iterator[str]:
             if pending.strip(" \n;"):
                 yield pending
             pending = ""
+
+
+def _read_only_uri(path: Path, immutable: bool) -> str:
+    """An SQLite URI opening the store read-only; `immutable` where SQLite cannot keep the
+    shared-memory index of its write-ahead log beside the store (a read-only folder), or
+    would leave one there as read-only as the store, which the next writer could not use
+    once the store is made writable again. Only where no write-ahead log waits to be read:
+    an immutable store is read without it."""
+    uri = f"file:{urllib.parse.quote(str(path.absolute()))}?mode=ro"
+    return uri + "&immutable=1" if immutable else uri
+
+
+def _may_write(path: Path) -> bool:
+    """Whether this process may write the store and its folder (its journals go there)."""
+    return os.access(path, os.W_OK) and os.access(path.absolute().parent, os.W_OK)
+
+
+def _wal_waiting(path: Path) -> bool:
+    """Whether the store's write-ahead log holds anything (only a writer's crash, or a
+    writer at work, leaves one that does)."""
+    try:
+        return Path(f"{path}-wal").stat().st_size > 0
+    except OSError:
+        return False
 
 
 def _owner_only(path: Path) -> None:

@@ -4,19 +4,14 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import io
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
 
 from ..errors import RosterError
+from ..inputs import open_text
 from .pagecode import SESSION_MAX, is_valid_client_code, is_valid_session
 
 REQUIRED_COLUMNS = ("client", "session", "date")
-STDIN = "-"  # a roster given as '-' is read from standard input
 
 
 @dataclass(frozen=True)
@@ -31,7 +26,7 @@ def read_roster(path: str | Path) -> list[RosterRow]:
     the problem."""
     path = Path(path)
     try:
-        with _open_roster(path) as handle:
+        with open_text(path) as handle:
             reader = csv.DictReader(handle)
             header = [name.strip().lower() for name in (reader.fieldnames or [])]
             if not header:
@@ -50,15 +45,6 @@ def read_roster(path: str | Path) -> list[RosterRow]:
     if not rows:
         raise RosterError(f"{path}: roster has a header but no rows")
     return rows
-
-
-@contextmanager
-def _open_roster(path: Path) -> Iterator[TextIO]:
-    if str(path) == STDIN:
-        yield io.StringIO(sys.stdin.buffer.read().decode("utf-8-sig"), newline="")
-    else:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            yield handle
 
 
 def _parse_row(path: Path, number: int, raw: dict[str, str | None]) -> RosterRow:

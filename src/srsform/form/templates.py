@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import TemplateError
-from .layout import LINE_LENGTH_MM
+from .layout import LINE_LENGTH_MM, line_tenths
 
 ROUNDING_RULES = ("nearest_cm_half_up", "one_decimal")
 ROLES = ("outcome", "alliance")  # which chart of the clinician report a measure is drawn on
@@ -154,6 +154,17 @@ class Scale:
     line_length_mm: float
     rounding: str
     reliable_change: float | None
+
+
+def score_mm(mm: float, rounding: str) -> float | int:
+    """Score a position on the line (clamped to 0..LINE_LENGTH_MM) by the rounding rule,
+    halves up (45.0 mm scores 5): never Python's round(), which rounds halves to even."""
+    tenths = line_tenths(mm)  # mm is normally held to 0.1 mm already
+    if rounding == "nearest_cm_half_up":
+        return (tenths + 50) // 100
+    if rounding == "one_decimal":
+        return ((tenths + 5) // 10) / 10
+    raise ValueError(f"unknown rounding rule {rounding!r}")
 
 
 @dataclass(frozen=True)

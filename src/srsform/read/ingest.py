@@ -27,6 +27,7 @@ from PIL import Image, ImageOps
 from ..errors import ConfigError, DecodeError
 from ..form.layout import MM_PER_INCH, PAPERS_MM
 from ..inputs import (
+    STDIN_NAME,
     NotARegularFile,
     describe_kind,
     irregular_kind,
@@ -75,8 +76,7 @@ _MAGIC = (
     (b"MM\x00+", "tiff"),
     (b"BM", "image"),
 )
-STDIN = "-"  # an input given as '-' is read from standard input
-STDIN_SOURCE = "<stdin>"  # ...and named so in its records and the store
+STDIN_SOURCE = STDIN_NAME  # a scan read from standard input ('-'), in its records and the store
 _SKIPPED_FILES = frozenset({"thumbs.db", "desktop.ini"})
 _JPEG_GRAY = {1: cv2.IMREAD_GRAYSCALE, 2: cv2.IMREAD_REDUCED_GRAYSCALE_2,
               4: cv2.IMREAD_REDUCED_GRAYSCALE_4}

@@ -17,8 +17,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..form.layout import LINE_LENGTH_MM, line_tenths
-from ..form.templates import Template
+from ..form.layout import LINE_LENGTH_MM
+from ..form.templates import Template, score_mm
 from ..records import ItemScore
 from .measure import LineMeasurement
 
@@ -39,16 +39,6 @@ class Scored:
     total: float | int | None
     flags: tuple[str, ...]
     rule: str
-
-
-def score_mm(mm: float, rounding: str) -> float | int:
-    """Score a position on the line (clamped to 0..LINE_LENGTH_MM) by the rounding rule."""
-    tenths = line_tenths(mm)  # mm is normally held to 0.1 mm already
-    if rounding == "nearest_cm_half_up":
-        return (tenths + 50) // 100
-    if rounding == "one_decimal":
-        return ((tenths + 5) // 10) / 10
-    raise ValueError(f"unknown rounding rule {rounding!r}")
 
 
 def score_span(score: float | int, rounding: str) -> tuple[float, float]:

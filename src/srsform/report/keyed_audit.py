@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..errors import ConfigError
+from ..inputs import input_name, open_text
 from ..records import Correction, PageFilter, StoredPage, whole_number
 from ..store import Store
 from .agreement import Agreement, Pair, Statistic, percent
@@ -154,14 +155,14 @@ def audit_keyed(store: Store, keyed_path: str | Path, where: PageFilter | None =
     used: no way to name forms, no score columns, a value that is not a score, rows keyed by
     client and session without a template column where a session has forms of several
     templates, or no row matching a stored form."""
-    path = Path(keyed_path)
+    name = input_name(keyed_path)  # '-' (standard input) is <stdin>
     forms = list(forms_in_force(store))
     selected = None if not where else {f.page.page_id for f in forms_in_force(store, where)}
     item_keys = {item.key for form in forms for item in form.machine.items}
-    header, rows = read_keyed(path, item_keys)
+    header, rows = read_keyed(keyed_path, item_keys)
     index = _FormIndex(forms)
     if "template" not in header:
-        _refuse_mixed_sessions(path, rows, index)
+        _refuse_mixed_sessions(name, rows, index)
     pairs: dict[tuple[str, str], list[Pair]] = {}
     discrepancies: list[Discrepancy] = []
     problems: list[RowProblem] = []
@@ -192,16 +193,16 @@ def audit_keyed(store: Store, keyed_path: str | Path, where: PageFilter | None =
                 discrepancies.append(discrepancy)
     if not matched and outside:
         assert where is not None
-        raise ConfigError(f"{path}: no keyed row names a stored form that {where.describe()} "
+        raise ConfigError(f"{name}: no keyed row names a stored form that {where.describe()} "
                           f"selects ({outside} row(s) name forms it leaves out)")
     if not matched:
-        raise ConfigError(f"{path}: no keyed row matched a stored form (by serial, or "
+        raise ConfigError(f"{name}: no keyed row matched a stored form (by serial, or "
                           "template, client and session): is --db the store these forms "
                           "were scanned into?")
     order = _group_order(forms)
     agreement = {key: Agreement(tuple(pairs[key]))
                  for key in sorted((k for k in pairs if k[0]), key=order)}
-    return AuditReport(str(path), len(rows), len(matched), tuple(problems), agreement,
+    return AuditReport(name, len(rows), len(matched), tuple(problems), agreement,
                        Agreement(tuple(pairs.get(("", ALL_ITEMS), ()))),
                        Agreement(tuple(pairs.get(("", TOTAL), ()))), tuple(discrepancies),
                        outside, where.describe() if where else "")
@@ -297,7 +298,7 @@ def _consistent(form: FormInForce, row: KeyedRow) -> bool:
     return all(keyed is None or stored is None or keyed == stored for keyed, stored in checks)
 
 
-def _refuse_mixed_sessions(path: Path, rows: Sequence[KeyedRow], index: _FormIndex) -> None:
+def _refuse_mixed_sessions(name: str, rows: Sequence[KeyedRow], index: _FormIndex) -> None:
     """Without a template column, a row keyed by client and session must not name forms of
     several templates (an ORS and an SRS of one session)."""
     for row in rows:
@@ -307,7 +308,7 @@ def _refuse_mixed_sessions(path: Path, rows: Sequence[KeyedRow], index: _FormInd
         templates = sorted({f.in_force.template or "?" for f in found})
         if len(templates) > 1:
             raise ConfigError(
-                f"{path}: line {row.line} names client {row.client} session {row.session}, "
+                f"{name}: line {row.line} names client {row.client} session {row.session}, "
                 f"which has {' and '.join(t.upper() for t in templates)} forms: add a "
                 f"'template' column ({', '.join(templates)}) saying which form each row was "
                 "keyed from, or key the rows by 'serial'")
@@ -315,51 +316,54 @@ def _refuse_mixed_sessions(path: Path, rows: Sequence[KeyedRow], index: _FormInd
 
 # --- reading the keyed file -----------------------------------------------------------------
 
-def read_keyed(path: Path, item_keys: Iterable[str]) -> tuple[list[str], list[KeyedRow]]:
-    """The keyed file's header (lower case) and rows; ConfigError names what is wrong."""
+def read_keyed(path: str | Path, item_keys: Iterable[str]
+               ) -> tuple[list[str], list[KeyedRow]]:
+    """The keyed file's header (lower case) and rows ('-': read from standard input);
+    ConfigError names what is wrong."""
+    name = input_name(path)
     try:
-        with open(path, encoding="utf-8-sig", newline="") as handle:
+        with open_text(path) as handle:
             reader = csv.reader(handle)
-            header = [name.strip().lower() for name in next(reader, [])]
+            header = [column.strip().lower() for column in next(reader, [])]
             raw = [(reader.line_num, dict(zip(header, (v.strip() for v in values),
                                               strict=False)))
                    for values in reader if any(v.strip() for v in values)]
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise ConfigError(f"cannot read the keyed file {path}: {exc}") from None
+        raise ConfigError(f"cannot read the keyed file {name}: {exc}") from None
     if not header:
-        raise ConfigError(f"{path}: the keyed file is empty (expected a header row)")
+        raise ConfigError(f"{name}: the keyed file is empty (expected a header row)")
     if "serial" not in header:
         lacking = [c for c in ("client", "session") if c not in header]
         if lacking:
-            raise ConfigError(f"{path}: no 'serial' column, and no '{lacking[0]}' column to "
+            raise ConfigError(f"{name}: no 'serial' column, and no '{lacking[0]}' column to "
                               "identify forms by template, client and session: add one of "
                               "them")
     known = sorted(item_keys)
     value_columns = [c for c in header if c in set(known) | {TOTAL}]
     if not value_columns:
-        raise ConfigError(f"{path}: no score columns: name them by item key (e.g. "
+        raise ConfigError(f"{name}: no score columns: name them by item key (e.g. "
                           f"{', '.join(known[:4])}) or 'total'")
-    rows = [_row(path, line, cells, value_columns) for line, cells in raw]
+    rows = [_row(name, line, cells, value_columns) for line, cells in raw]
     return header, rows
 
 
-def _row(path: Path, line: int, cells: dict[str, str], value_columns: Sequence[str]
+def _row(name: str, line: int, cells: dict[str, str], value_columns: Sequence[str]
          ) -> KeyedRow:
     session_text = cells.get("session", "")
     if session_text and not session_text.isdigit():
-        raise ConfigError(f"{path} line {line}, column 'session': '{session_text}' is not a "
+        raise ConfigError(f"{name} line {line}, column 'session': '{session_text}' is not a "
                           "session number")
     values = {}
     for column in value_columns:
         text = cells.get(column, "")
         if text:
-            values[column] = _keyed_value(path, line, column, text)
+            values[column] = _keyed_value(name, line, column, text)
     return KeyedRow(line, cells.get("serial") or None,
                     cells.get("template", "").lower() or None, cells.get("client") or None,
                     int(session_text) if session_text else None, values)
 
 
-def _keyed_value(path: Path, line: int, column: str, text: str) -> float | None:
+def _keyed_value(name: str, line: int, column: str, text: str) -> float | None:
     """A keyed score (None: keyed as blank)."""
     if text.lower() in BLANK_CELLS:
         return None
@@ -369,7 +373,7 @@ def _keyed_value(path: Path, line: int, column: str, text: str) -> float | None:
         value = math.nan
     if not math.isfinite(value) or value < 0 or (column != TOTAL and value > 10):
         kind = "a total" if column == TOTAL else "a score 0-10"
-        raise ConfigError(f"{path} line {line}, column '{column}': '{text}' is not {kind} "
+        raise ConfigError(f"{name} line {line}, column '{column}': '{text}' is not {kind} "
                           f"(or {', '.join(BLANK_CELLS)} for no mark on the paper)")
     return value
 

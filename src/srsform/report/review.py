@@ -16,7 +16,15 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from ..errors import ConfigError, DecidedMeanwhile, TemplateError
-from ..form.templates import FLAG_OPS, FlagRule, load_bundled, load_template
+from ..form.layout import LINE_LENGTH_MM
+from ..form.templates import (
+    FLAG_OPS,
+    ROUNDING_RULES,
+    FlagRule,
+    load_bundled,
+    load_template,
+    score_mm,
+)
 from ..records import (
     Correction,
     ItemScore,
@@ -35,6 +43,7 @@ DUPLICATE_FLAGS = ("duplicate_page", "duplicate_serial")
 PAGE_KEY = "(page)"
 PAGE_VERDICTS = ("accept", "not_a_form")
 _OPS_RE = "|".join(sorted(FLAG_OPS, key=len, reverse=True))  # "<=" before "<"
+_MM_RE = re.compile(r"^([0-9]{1,3})(?:[.,]([0-9]))?$")  # 44.5 (or 44,5): one decimal at most
 _FLAG_RE = re.compile(rf"^(?P<name>.+): (?P<on>total|item)(?P<op>{_OPS_RE})(?P<value>[-+0-9.eE]+)$")
 
 
@@ -56,10 +65,12 @@ class Value:
 @dataclass(frozen=True)
 class Decision:
     """What a person decided: for an item, accept the value in force, a score, or missing;
-    for a page itself, accept (it is the form it was read as) or not_a_form."""
+    for a page itself, accept (it is the form it was read as) or not_a_form. A score set
+    from a position on the line keeps that position (`mm`), noted in the trail's reason."""
 
     kind: str  # accept | score | missing | not_a_form
     score: float | int | None = None
+    mm: float | None = None
 
 
 @dataclass(frozen=True)
@@ -269,11 +280,15 @@ def find_page(store: Store, ref: str) -> StoredPage:
     with the same content)."""
     path, _, number = ref.rpartition(":")
     if path and number.isdigit():
-        source_id = store.source_by_path(path)
-        if source_id is None:
+        sources = store.sources_by_path(path)
+        if not sources:
             raise ConfigError(f"no stored file '{path}': name it as it was scanned, or give "
                               "the form serial")
-        found = store.page_at(source_id, int(number))
+        if len(sources) > 1:
+            raise ConfigError(f"'{path}' names {len(sources)} stored files (different files "
+                              "scanned under one name): give the form serial, or name the "
+                              "page as FILE:PAGE by a file with the same content")
+        found = store.page_at(sources[0], int(number))
         if found is None:
             raise ConfigError(f"'{path}' has no stored page {number}")
         return found[0]
@@ -420,23 +435,48 @@ def _page_reasons(reasons: Sequence[str], keys: Sequence[str]) -> tuple[str, ...
 # --- decisions -------------------------------------------------------------------------
 
 def parse_decision(text: str, rule: str | None = None) -> Decision:
-    """`accept`, `missing` (or `a`, `m`) or a score 0-10 (tenths only on a one_decimal rule)."""
+    """`accept`, `missing` (or `a`, `m`), a score 0-10 (tenths only on a one_decimal rule),
+    or a position on the line in mm (`44.5mm`: 0-100, one decimal at most), scored by the
+    rounding rule recorded with the page's scores."""
     word = text.strip().lower()
     if word in ("a", "accept"):
         return Decision("accept")
     if word in ("m", "missing"):
         return Decision("missing")
+    if word.endswith("mm"):
+        return mm_decision(word[:-2], rule)
     try:
         number = float(word)
     except ValueError:
         number = math.nan
     if not 0 <= number <= 10:
-        raise ValueError(f"'{text}' is not a score 0-10, 'accept' or 'missing'")
+        raise ValueError(f"'{text}' is not a score 0-10, a position such as 44.5mm, "
+                         "'accept' or 'missing'")
     tenths = rule is not None and "one_decimal" in rule
     if abs(round(number * 10) - number * 10) > 1e-9 or (not tenths and not number.is_integer()):
         raise ValueError(f"'{text}': scores on this form are "
                          f"{'tenths' if tenths else 'whole numbers'} 0-10")
     return Decision("score", whole_number(round(number, 1)))
+
+
+def mm_decision(text: str, rule: str | None) -> Decision:
+    """A score set from the mark's distance from the line's left end, in mm (0-100, one
+    decimal at most), by the rounding rule recorded with the page's scores."""
+    written = _MM_RE.match(text.strip())
+    mm = float(written.expand(r"\1.\2") if written else "nan")
+    if not 0 <= mm <= LINE_LENGTH_MM:
+        raise ValueError(f"'{text.strip()} mm': a position on the line is 0-"
+                         f"{LINE_LENGTH_MM:g} mm, to one decimal at most (e.g. 44.5)")
+    rounding = rounding_of(rule)
+    if rounding is None:
+        raise ValueError("the page's rounding rule is not recorded: give the score 0-10")
+    return Decision("score", whole_number(score_mm(mm, rounding)), mm=mm)
+
+
+def rounding_of(rule: str | None) -> str | None:
+    """The rounding rule named in a recorded rule text ('srs@1.0 nearest_cm_half_up; ...')."""
+    words = (rule or "").split("; ")[0].split()
+    return words[-1] if len(words) == 2 and words[-1] in ROUNDING_RULES else None
 
 
 def parse_page_decision(text: str) -> Decision:
@@ -473,6 +513,8 @@ def decide(store: Store, page: StoredPage, key: str, decision: Decision, who: st
             new = Value(None, "missing")
         elif decision.kind == "score":
             new = Value(decision.score, "ok")
+            if decision.mm is not None:  # the trail keeps scores; the position goes with why
+                why = f"{why} ({decision.mm:.1f} mm)"
         elif current.score is not None:
             new = Value(current.score, "ok")
         elif current.status == "missing":

@@ -60,6 +60,7 @@ CROP_HEIGHT_MM = 2 * MARK_ZONE_HALF_HEIGHT_MM
 DEFAULT_REASONS = {
     "accept": "the mark is where it was read",
     "score": "read from the line at true scale",
+    "mm": "measured from the line's left end",  # the position is added to it
     "missing": "no mark on the line",
     "not_a_form": "not a form",
     "accept_page": "checked the page: it is the form it was read as",
@@ -276,6 +277,8 @@ class _Pages:
             action = str(body.get("action", ""))
             if action == "score":
                 decision = review.parse_decision(str(body.get("score", "")), page.rule)
+            elif action == "mm":
+                decision = review.mm_decision(str(body.get("mm", "")), page.rule)
             elif action in ("accept", "missing", "not_a_form"):
                 decision = review.Decision(action)
             else:
@@ -464,6 +467,7 @@ class _View:
                  f'{" · " + e(label) if label else ""}</small></h1>']
         parts.append(f'<p class="suggest">{self._suggestion(item)}</p>')
         parts.append(self._crop(base))
+        parts.append(_MM_FORM.format(mm="" if item.mm is None else f"{item.mm:.1f}"))
         return "".join(parts)
 
     def _suggestion(self, item: ItemScore) -> str:
@@ -541,7 +545,8 @@ class _View:
         else:
             keys = [("Enter", "confirm the suggestion"),
                     ("0-9", "score (1 then 0: 10; 1 then Enter: 1)"),
-                    ("m", "blank: no mark"), ("n", "next"), ("x x", "not a form (whole page)"),
+                    ("m", "blank: no mark"), ("r", "set in mm (type, then Enter)"),
+                    ("n", "next"), ("x x", "not a form (whole page)"),
                     ("z", "zoom the line"), ("+ -", "zoom the page"),
                     ("w", "a reason for the next decision"),
                     ("u", "undo the last decision here") if self.latest else None]
@@ -577,10 +582,17 @@ _WHO_BOX = """<div id="who-box" class="who" hidden><form id="who-form">
 <p><input id="who-input" autocomplete="name" required> <button>Start</button></p>
 </form></div>"""
 
+_MM_FORM = """<form id="mm-form" class="mm"><label>or set where the mark is, in mm from the
+line's left end (r): <input id="mm-input" inputmode="decimal" size="6" value="{mm}"
+aria-describedby="mm-note"></label>
+<span id="mm-note" class="small">0-100, one decimal; scored by the form's rounding rule.
+Enter sets it, Esc leaves it.</span></form>"""
+
 _REASON_FORM = """<details id="reasons-box"><summary>Reasons kept with each key (editable)</summary>
 <p><label>one-off reason for the next decision (w): <input id="why-once" size="40"></label></p>
 <p><label>confirm: <input data-reason="accept" size="40"></label></p>
 <p><label>score: <input data-reason="score" size="40"></label></p>
+<p><label>set in mm: <input data-reason="mm" size="40"></label></p>
 <p><label>blank: <input data-reason="missing" size="40"></label></p>
 <p><label>not a form: <input data-reason="not_a_form" size="40"></label></p>
 <p><label>accept a page: <input data-reason="accept_page" size="40"></label></p>
@@ -598,6 +610,7 @@ h2 { font-size: 1em; margin: 1em 0 .2em; }
 .wait { background: #fff3cd; } .done { background: #d9f2dd; }
 .saved { background: #e3ecfa; padding: .3em .6em; border-radius: 4px; }
 .suggest { font-size: 1.1em; }
+.mm { margin: 0 0 .6em; } .mm input { font: inherit; width: 5em; }
 .cropwrap { overflow-x: auto; padding: 6mm 0 8mm; }
 .crop { position: relative; display: inline-block; line-height: 0; }
 .crop.big { zoom: 3; }
@@ -689,9 +702,20 @@ function decide(action, score) {
   const kind = action === "accept" && D.is_page ? "accept_page" : action;
   const page = action === "not_a_form";
   post(D.urls.decide, {page_id: D.page_id, key: page ? D.page_key : D.key, action: action,
-    score: score, who: reviewer(), why: once || reasons()[kind],
-    seen: page ? D.page_seen : D.seen});
+    score: action === "mm" ? undefined : score, mm: action === "mm" ? score : undefined,
+    who: reviewer(), why: once || reasons()[kind], seen: page ? D.page_seen : D.seen});
 }
+const mmForm = $("mm-form");
+if (mmForm) mmForm.addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  const input = $("mm-input"), text = input.value.trim().replace(",", ".");
+  if (!/^[0-9]{1,3}(\.[0-9])?$/.test(text) || Number(text) > 100) {
+    say("a position on the line is 0-100 mm, to one decimal (e.g. 44.5)", true);
+    input.select(); return;
+  }
+  input.blur();
+  if (!busy) decide("mm", text);
+});
 function undo() {
   if (!D.undo_id) { hint("nothing to undo here"); return; }
   if (!reviewer()) { askName(); return; }
@@ -742,6 +766,11 @@ document.addEventListener("keydown", (ev) => {
                           : "no reading to confirm: type the score, or m for blank");
       break;
     case "m": if (!D.is_page) { ev.preventDefault(); decide("missing"); } break;
+    case "r": {
+      const input = $("mm-input");
+      if (input) { ev.preventDefault(); input.focus(); input.select(); }
+      break;
+    }
     case "n": ev.preventDefault(); location.assign(D.urls.next); break;
     case "x": case "X":
       ev.preventDefault(); prefix = "x";
