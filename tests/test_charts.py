@@ -5,17 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from srsform.report.charts import (
-    BAND_COLOUR,
-    LINE_COLOUR,
-    Box,
-    Charts,
-    Dot,
-    Label,
-    Line,
-    client_charts,
-)
+from srsform.report.charts import BAND_COLOUR, LINE_COLOUR, Charts, client_charts
 from srsform.report.clinician import build_reports
+from srsform.report.shapes import Box, Dot, Label, Line
 from srsform.store import Store
 from support.sessions import SessionForm, run_of, write_forms
 

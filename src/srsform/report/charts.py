@@ -1,11 +1,8 @@
-"""The clinician report's charts as plain shapes (lines, boxes, dots and labels) in points
-from the top left of the charts' area, y down: each measure's totals over sessions with the
-template's cut-off or threshold lines, the intake and a band of +/- the reliable change
-around it; then small multiples of its items.
-
-clinician_pdf draws the shapes with reportlab and clinician_html writes them as SVG. This
-module imports nothing heavy: a plotting library's start-up (matplotlib and its PDF backend,
-about a second) cost more than the whole one-client report may take.
+"""The clinician report's charts as shapes (shapes.py: lines, boxes, dots and labels) in
+points from the top left of the charts' area, y down: each measure's totals over sessions
+with the template's cut-off or threshold lines, the intake and a band of +/- the reliable
+change around it; then small multiples of its items. clinician_pdf draws them with
+reportlab, clinician_html writes them as SVG; this module imports nothing heavy.
 """
 
 from __future__ import annotations
@@ -14,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from .clinician import ClientReport, measure_lines
+from .shapes import Box, Dot, Label, Line, Shape, TextWidth, rough_text_width
 from .trajectory import Form, Measure
 
 COLOURS = {"outcome": "#1f5f9f", "alliance": "#2a7f45"}
@@ -36,60 +34,6 @@ DASHED = (3.7, 1.6)
 DOTTED = (1.0, 1.65)
 _OP_TEXT = {"<": "<", "<=": "≤", ">": ">", ">=": "≥"}
 
-TextWidth = Callable[[str, float, bool], float]  # (text, size in points, bold) -> points
-
-
-@dataclass(frozen=True)
-class Line:
-    """A straight or broken line through `points`; `dash_pt` empty for a solid line."""
-
-    points: tuple[tuple[float, float], ...]
-    colour: str
-    width_pt: float
-    dash_pt: tuple[float, ...] = ()
-
-
-@dataclass(frozen=True)
-class Box:
-    """A filled rectangle (no outline)."""
-
-    x: float
-    y: float
-    width: float
-    height: float
-    colour: str
-    opacity: float = 1.0
-
-
-@dataclass(frozen=True)
-class Dot:
-    """A marker: filled, or white with a coloured rim (a provisional value)."""
-
-    x: float
-    y: float
-    radius_pt: float
-    colour: str
-    hollow: bool = False
-
-
-@dataclass(frozen=True)
-class Label:
-    """Text on one line; (x, y) is its baseline's start, middle or end (`anchor`). Rotated
-    text reads upwards, its baseline vertical through x."""
-
-    x: float
-    y: float
-    text: str
-    size_pt: float
-    colour: str = "#000000"
-    bold: bool = False
-    anchor: str = "start"  # start | middle | end
-    rotated: bool = False
-
-
-Shape = Line | Box | Dot | Label
-
-
 @dataclass(frozen=True)
 class Charts:
     """One client's charts: shapes in a `width_pt` x `height_pt` area, in drawing order."""
@@ -97,11 +41,6 @@ class Charts:
     width_pt: float
     height_pt: float
     shapes: tuple[Shape, ...]
-
-
-def rough_text_width(text: str, size_pt: float, bold: bool = False) -> float:
-    """A width near DejaVu Sans's for text of no known font (an SVG in a browser)."""
-    return len(text) * size_pt * (0.64 if bold else 0.58)
 
 
 def client_charts(report: ClientReport, width_pt: float,

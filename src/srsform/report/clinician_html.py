@@ -1,5 +1,5 @@
 """The clinician report as one self-contained HTML file: per client the charts (inline SVG,
-written here from charts.py's shapes), the session table with a column per item, and the
+shapes.py's rendering of charts.py's shapes), the session table with a column per item, and the
 alerts. No external assets: styles are inline, charts are part of the page, and it opens
 from a USB stick as from a server."""
 
@@ -9,8 +9,9 @@ from collections.abc import Sequence
 from html import escape
 from typing import IO
 
-from .charts import Box, Charts, Dot, Line, Shape, client_charts
+from .charts import client_charts
 from .clinician import TABLE_NOTE, ClientReport, session_rows
+from .shapes import to_svg
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 1.5rem auto; max-width: 60rem;
@@ -29,7 +30,6 @@ nav a { margin-right: .6rem; }
 svg { max-width: 100%; height: auto; }
 """
 CHARTS_W_PT = 560.0
-_SVG_FONTS = "DejaVu Sans, Verdana, sans-serif"
 
 
 def write_report_html(reports: Sequence[ClientReport], out: IO[str], note: str = "") -> int:
@@ -64,7 +64,8 @@ def _client(out: IO[str], report: ClientReport) -> None:
     out.write(f"<section id=\"{_anchor(report.client)}\">"
               f"<h2>Client {escape(report.client)}</h2>\n"
               f"<p>{sessions}, {escape(span)}; {escape(measures)}</p>\n")
-    out.write(charts_svg(client_charts(report, CHARTS_W_PT)) + "\n")
+    charts = client_charts(report, CHARTS_W_PT)
+    out.write(to_svg(charts.shapes, charts.width_pt, charts.height_pt) + "\n")
     _table(out, report)
     _alerts(out, report)
     out.write("</section>\n")
@@ -105,39 +106,3 @@ def _alerts(out: IO[str], report: ClientReport) -> None:
                   f"<span class=\"rule\">rule {escape(alert.rule)}</span></li>\n")
     out.write("</ul>\n")
 
-
-def charts_svg(charts: Charts) -> str:
-    """The charts as one SVG element (text kept as text), sized in points."""
-    width, height = _n(charts.width_pt), _n(charts.height_pt)
-    return (f"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}pt\" "
-            f"height=\"{height}pt\" viewBox=\"0 0 {width} {height}\" "
-            f"font-family=\"{_SVG_FONTS}\">\n"
-            + "\n".join(_svg_shape(shape) for shape in charts.shapes) + "\n</svg>")
-
-
-def _svg_shape(shape: Shape) -> str:
-    if isinstance(shape, Line):
-        points = " ".join(f"{_n(x)},{_n(y)}" for x, y in shape.points)
-        dash = (f" stroke-dasharray=\"{' '.join(map(_n, shape.dash_pt))}\""
-                if shape.dash_pt else "")
-        return (f"<polyline points=\"{points}\" fill=\"none\" stroke=\"{shape.colour}\" "
-                f"stroke-width=\"{_n(shape.width_pt)}\" stroke-linejoin=\"round\"{dash}/>")
-    if isinstance(shape, Box):
-        opacity = f" fill-opacity=\"{_n(shape.opacity)}\"" if shape.opacity < 1 else ""
-        return (f"<rect x=\"{_n(shape.x)}\" y=\"{_n(shape.y)}\" width=\"{_n(shape.width)}\" "
-                f"height=\"{_n(shape.height)}\" fill=\"{shape.colour}\"{opacity}/>")
-    if isinstance(shape, Dot):
-        fill = "#ffffff" if shape.hollow else shape.colour
-        return (f"<circle cx=\"{_n(shape.x)}\" cy=\"{_n(shape.y)}\" r=\"{_n(shape.radius_pt)}\" "
-                f"fill=\"{fill}\" stroke=\"{shape.colour}\" stroke-width=\"0.8\"/>")
-    x, y = _n(shape.x), _n(shape.y)
-    rotate = f" transform=\"rotate(-90 {x} {y})\"" if shape.rotated else ""
-    bold = " font-weight=\"bold\"" if shape.bold else ""
-    anchor = f" text-anchor=\"{shape.anchor}\"" if shape.anchor != "start" else ""
-    return (f"<text x=\"{x}\" y=\"{y}\" font-size=\"{_n(shape.size_pt)}\" "
-            f"fill=\"{shape.colour}\"{anchor}{bold}{rotate}>{escape(shape.text)}</text>")
-
-
-def _n(value: float) -> str:
-    """A coordinate to a hundredth of a point, without trailing zeros."""
-    return f"{value:.2f}".rstrip("0").rstrip(".")

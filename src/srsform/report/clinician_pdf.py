@@ -11,8 +11,9 @@ from typing import BinaryIO
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
 from ..form.fonts import EmbeddedCanvas, Fonts, default_fonts, wrap
-from .charts import LEFT_PT, Box, Dot, Label, Line, Shape, TextWidth, client_charts
+from .charts import LEFT_PT, client_charts
 from .clinician import TABLE_NOTE, ClientReport, alert_line, session_rows
+from .shapes import TextWidth, draw_on_canvas
 
 PT_PER_IN = 72.0
 PAGE_IN = (8.27, 11.69)  # A4 portrait
@@ -63,7 +64,7 @@ def _client_pages(canvas: EmbeddedCanvas, report: ClientReport, note: str, fonts
     left_pt = (MARGIN_IN + CHARTS_INDENT_IN) * PT_PER_IN - LEFT_PT
     charts = client_charts(report, (PAGE_IN[0] - MARGIN_IN) * PT_PER_IN - left_pt,
                            _text_width(fonts))
-    _draw_shapes(canvas, charts.shapes, left_pt, y * PT_PER_IN)
+    draw_on_canvas(canvas, charts.shapes, left_pt, y * PT_PER_IN, fonts)
     y += charts.height_pt / PT_PER_IN + 0.05
     pages = 1
     lines = _flow(report, fonts)
@@ -184,55 +185,3 @@ def _rule(canvas: EmbeddedCanvas, y_in: float) -> None:
     canvas.setDash([])
     canvas.line(MARGIN_IN * PT_PER_IN, y, (PAGE_IN[0] - MARGIN_IN) * PT_PER_IN, y)
 
-
-def _draw_shapes(canvas: EmbeddedCanvas, shapes: Sequence[Shape], left_pt: float,
-                 top_pt: float) -> None:
-    """Draw chart shapes whose area's top left corner is (left_pt, top_pt) from the page's
-    top left."""
-    page_h = PAGE_IN[1] * PT_PER_IN
-
-    def at(x: float, y: float) -> tuple[float, float]:
-        return left_pt + x, page_h - top_pt - y
-
-    canvas.setLineJoin(1)
-    for shape in shapes:
-        if isinstance(shape, Line):
-            canvas.setStrokeColor(shape.colour)
-            canvas.setLineWidth(shape.width_pt)
-            canvas.setDash(list(shape.dash_pt))
-            path = canvas.beginPath()
-            path.moveTo(*at(*shape.points[0]))
-            for point in shape.points[1:]:
-                path.lineTo(*at(*point))
-            canvas.drawPath(path, stroke=1, fill=0)
-        elif isinstance(shape, Box):
-            canvas.setFillColor(shape.colour)
-            if shape.opacity < 1:
-                canvas.setFillAlpha(shape.opacity)
-            x, y = at(shape.x, shape.y + shape.height)
-            canvas.rect(x, y, shape.width, shape.height, stroke=0, fill=1)
-            if shape.opacity < 1:
-                canvas.setFillAlpha(1)
-        elif isinstance(shape, Dot):
-            canvas.setFillColor("#ffffff" if shape.hollow else shape.colour)
-            canvas.setStrokeColor(shape.colour)
-            canvas.setLineWidth(0.8)
-            canvas.setDash([])
-            canvas.circle(*at(shape.x, shape.y), shape.radius_pt, stroke=1, fill=1)
-        elif isinstance(shape, Label):
-            _label(canvas, shape, *at(shape.x, shape.y))
-
-
-def _label(canvas: EmbeddedCanvas, label: Label, x: float, y: float) -> None:
-    canvas.setFont(canvas.fonts.pick(label.bold), label.size_pt)
-    canvas.setFillColor(label.colour)
-    draw = {"start": canvas.drawString, "middle": canvas.drawCentredString,
-            "end": canvas.drawRightString}[label.anchor]
-    if not label.rotated:
-        draw(x, y, label.text)
-        return
-    canvas.saveState()
-    canvas.translate(x, y)
-    canvas.rotate(90)
-    draw(0, 0, label.text)
-    canvas.restoreState()
