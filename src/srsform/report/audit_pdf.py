@@ -219,7 +219,7 @@ def _summary(flow: _Flow, forms: Sequence[FormView], note: str,
                for status, rgb in STATUS_RGB.items()}
     charts = summary_charts(pages, by_item, confidences, scales, colours,
                             (PAGE_W_MM - 2 * MARGIN_MM) * mm, CHART_H_MM * mm)
-    draw_on_canvas(flow.canvas, charts, MARGIN_MM * mm, top * mm, Fonts(FONT, FONT_BOLD))
+    draw_on_canvas(flow.canvas, charts, MARGIN_MM * mm, _y(top), Fonts(FONT, FONT_BOLD))
     if keyed is not None:
         _keyed_summary(flow, keyed)
     if register is not None:

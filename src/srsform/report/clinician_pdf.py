@@ -64,7 +64,7 @@ def _client_pages(canvas: EmbeddedCanvas, report: ClientReport, note: str, fonts
     left_pt = (MARGIN_IN + CHARTS_INDENT_IN) * PT_PER_IN - LEFT_PT
     charts = client_charts(report, (PAGE_IN[0] - MARGIN_IN) * PT_PER_IN - left_pt,
                            _text_width(fonts))
-    draw_on_canvas(canvas, charts.shapes, left_pt, y * PT_PER_IN, fonts)
+    draw_on_canvas(canvas, charts.shapes, left_pt, (PAGE_IN[1] - y) * PT_PER_IN, fonts)
     y += charts.height_pt / PT_PER_IN + 0.05
     pages = 1
     lines = _flow(report, fonts)

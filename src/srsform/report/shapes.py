@@ -93,13 +93,12 @@ def nice_ticks(high: float, most: int = 6) -> list[int]:
 
 def draw_on_canvas(canvas: Any, shapes: Iterable[Shape], left_pt: float, top_pt: float,
                    fonts: Any) -> None:
-    """Draw `shapes` on a reportlab canvas (an EmbeddedCanvas), their area's top left corner
-    at (left_pt, top_pt) from the page's top left; `fonts` (form.fonts.Fonts) sets the
-    text."""
-    page_h = canvas._pagesize[1]
+    """Draw `shapes` on a reportlab canvas (an EmbeddedCanvas) in its own coordinates (y
+    up), their area's top left corner at (left_pt, top_pt); `fonts` (form.fonts.Fonts) sets
+    the text."""
 
     def at(x: float, y: float) -> tuple[float, float]:
-        return left_pt + x, page_h - top_pt - y
+        return left_pt + x, top_pt - y
 
     canvas.saveState()
     canvas.setLineJoin(1)
