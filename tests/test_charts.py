@@ -1,13 +1,20 @@
-"""The clinician report's charts as shapes (report/charts.py): what the PDF and the HTML
-report draw, checked in points before either writer sees it."""
+"""The reports' charts as shapes (report/charts.py, audit_charts.py, shapes.py): what the
+PDFs and the HTML report draw, checked in points before a writer sees it."""
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
+from xml.etree import ElementTree
 
+from hypothesis import given
+from hypothesis import strategies as st
+
+from srsform.records import PAGE_STATUSES
+from srsform.report.audit_charts import BAR_COLOUR, ITEM_STATUSES, summary_charts
 from srsform.report.charts import BAND_COLOUR, LINE_COLOUR, Charts, client_charts
 from srsform.report.clinician import build_reports
-from srsform.report.shapes import Box, Dot, Label, Line
+from srsform.report.shapes import Box, Dot, Label, Line, nice_ticks, to_svg
 from srsform.store import Store
 from support.sessions import SessionForm, run_of, write_forms
 
@@ -59,3 +66,35 @@ def test_a_client_without_an_outcome_form_gets_a_panel_saying_so(tmp_path: Path)
     assert {"Outcome measure", "No CORS or ORS form for this client",
             "SRS total (Session Rating Scale)"} <= set(_labels(charts))
     assert "ORS item" not in _labels(charts) and "SRS item" in _labels(charts)
+
+
+@given(st.floats(min_value=0, max_value=1e6), st.integers(min_value=2, max_value=8))
+def test_count_ticks_are_few_round_and_reach_the_highest(high: float, most: int) -> None:
+    ticks = nice_ticks(high, most)
+    step = ticks[1] - ticks[0]
+    assert ticks[0] == 0 and ticks[-1] >= high and len(ticks) <= most + 1
+    assert all(b - a == step for a, b in zip(ticks, ticks[1:], strict=False))
+    assert str(step).rstrip("0") in ("1", "2", "5")
+
+
+def test_svg_text_is_escaped_and_well_formed() -> None:
+    svg = to_svg([Label(1, 2, "C<1> & \"co\"", 7, rotated=True),
+                  Line(((0, 0), (5, 5)), "#000000", 1, (1.0, 2.0)),
+                  Box(0, 0, 3, 3, "#ffffff", 0.5), Dot(1, 1, 2, "#1f5f9f", hollow=True)],
+                 10, 10)
+    root = ElementTree.fromstring(svg)
+    assert "".join(root.itertext()).strip() == "C<1> & \"co\""
+    assert "href" not in svg and "<script" not in svg
+
+
+def test_the_audit_histograms_count_every_value_once() -> None:
+    confidences = [0.0, 0.05, 0.1, 0.95, 1.0, 1.0]
+    shapes = summary_charts(Counter(ok=3), Counter(ok=10, uncertain=2), confidences,
+                            [0.99, 1.0, 1.05], {s: "#000000" for s in (*PAGE_STATUSES,
+                                                                       *ITEM_STATUSES)},
+                            500, 260)
+    texts = [s.text for s in shapes if isinstance(s, Label)]
+    assert "Confidence of the items read (n = 6)" in texts
+    bars = [s for s in shapes if isinstance(s, Box) and s.colour == BAR_COLOUR]
+    # confidence bins [0, 0.1): 2, [0.1, 0.2): 1, [0.9, 1.0]: 3; print scale: three bins of 1
+    assert len(bars) == 3 + 3
