@@ -11,6 +11,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
@@ -182,6 +183,10 @@ def test_the_html_report_is_one_self_contained_file(clinic: Clinic) -> None:
     assert not re.search(r"(src|href)=\"(https?:|//|[^#\"])", page)  # no external assets
     assert "<link" not in page and "<script" not in page
     assert all(f"Client {client}" in page for client in CLIENTS)
+    charts = [ElementTree.fromstring(svg) for svg in re.findall(r"<svg.*?</svg>", page, re.S)]
+    texts = ["".join(chart.itertext()) for chart in charts]  # well-formed SVG, text as text
+    assert all("ORS total" in text and "SRS total" in text for text in texts)
+    assert "below clinical cutoff: < 25" in texts[0] and "reliable change ±5" in texts[0]
 
 
 def test_report_for_one_client_and_since_a_day(clinic: Clinic, tmp_path: Path) -> None:
@@ -243,6 +248,25 @@ def test_alerts_and_a_json_report_load_no_chart_library(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                           check=True)
     assert done.stdout.strip().splitlines()[-1] == "LOADED []"
+
+
+def test_pdf_and_html_reports_load_no_plotting_library(tmp_path: Path) -> None:
+    # Issue 12: one client's report in under 1 s. Importing matplotlib and its PDF backend
+    # took longer than that; the charts are drawn with reportlab (PDF) and as plain SVG.
+    db = tmp_path / "s.db"
+    with Store(db) as store:
+        write_forms(store, run_of("C8", "ors", [20, 30]) + run_of("C8", "srs", [40, 32]))
+    probe = (
+        "import sys\nfrom srsform.cli import main\n"
+        "for out in sys.argv[1:]:\n"
+        f"    try:\n        main(['-q', 'report', '--db', {str(db)!r}, '-o', out])\n"
+        "    except SystemExit as stop:\n        assert stop.code in (0, None), stop.code\n"
+        "    print('LOADED', [m for m in ('matplotlib', 'reportlab', 'numpy') "
+        "if m in sys.modules])")
+    for fmt, loaded in (("html", "[]"), ("pdf", "['reportlab']")):
+        done = subprocess.run([sys.executable, "-c", probe, str(tmp_path / f"r.{fmt}")],
+                              capture_output=True, text=True, check=True)
+        assert done.stdout.strip().splitlines()[-1] == f"LOADED {loaded}"
 
 
 DEMO_CLINIC = Path(__file__).resolve().parents[1] / "samples" / "clinic"

@@ -102,6 +102,13 @@ def test_the_record_model_and_exports_load_no_heavy_library(modules: str) -> Non
     assert _loaded_after(f"import {modules}") == []
 
 
+def test_reports_draw_their_charts_without_a_plotting_library() -> None:
+    # matplotlib and its PDF backend took a second to load (issue 12: a report in under 1 s).
+    assert _loaded_after("import srsform.report.clinician_html") == []
+    assert set(_loaded_after("import srsform.report.clinician_pdf, srsform.report.audit_pdf")
+               ) == {"reportlab", "PIL"}
+
+
 def test_the_loader_sees_heavy_libraries_when_they_load() -> None:
     # The probe above would pass vacuously if it could not see a module load.
     assert "cv2" in _loaded_after("import srsform.read.pipeline")

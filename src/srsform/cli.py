@@ -1220,13 +1220,13 @@ def report_command(output: str, fmt: str | None, clients: tuple[str, ...], since
         note = f"store {store.path}" + (f"; {where.describe()}" if where else "")
         reports = build_reports(store, select_clients(store, where), templates)
     if fmt == "pdf":
-        from .report.clinician_pdf import write_report_pdf  # matplotlib: only here
+        from .report.clinician_pdf import write_report_pdf  # reportlab: only here
 
         with atomic_output(output, binary=True) as out:
             pages = write_report_pdf(reports, out, note)
         done = f"{pages} page(s)"
     elif fmt == "html":
-        from .report.clinician_html import write_report_html  # matplotlib: only here
+        from .report.clinician_html import write_report_html  # no heavy library
 
         with atomic_output(output) as out:
             write_report_html(reports, out, note)

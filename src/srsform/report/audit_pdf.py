@@ -10,13 +10,13 @@ large as the paper allows. Every page carries its number and the report's date. 
 set in DejaVu Sans, embedded (form/fonts.py): a file name or note in another script prints
 as written, and what the font cannot draw prints as escapes, never as boxes.
 
-Draws from the store and the evidence files; never measures. reportlab, Pillow and
-matplotlib load only here (the CLI imports this module only to write a PDF).
+Draws from the store and the evidence files; never measures. reportlab and Pillow load
+only here (the CLI imports this module only to write a PDF); the summary's charts are
+shapes (audit_charts.py) drawn straight onto the page, without a plotting library.
 """
 
 from __future__ import annotations
 
-import io
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -30,10 +30,11 @@ from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader, simpleSplit
 from reportlab.pdfgen.canvas import Canvas
 
-from ..form.fonts import DEJAVU, DEJAVU_BOLD, EmbeddedCanvas
+from ..form.fonts import DEJAVU, DEJAVU_BOLD, EmbeddedCanvas, Fonts
 from ..form.layout import CROP_PX_PER_MM, MARK_ZONE_HALF_HEIGHT_MM, PRINT_SCALE_TOLERANCE
 from ..records import PAGE_STATUSES, AuditItem, AuditPage, ItemScore, PageFilter
 from ..store import Store
+from .audit_charts import ITEM_STATUSES, summary_charts
 from .keyed_audit import (
     TOTAL,
     AuditReport,
@@ -45,6 +46,7 @@ from .keyed_audit import (
 )
 from .register_check import RegisterCheck, format_register
 from .review import FormInForce, format_score, forms_in_force
+from .shapes import draw_on_canvas
 
 FONT, FONT_BOLD = DEJAVU, DEJAVU_BOLD  # embedded; EmbeddedCanvas registers them
 MARGIN_MM = 15.0
@@ -55,7 +57,6 @@ TEXT_W_MM = PAGE_W_MM - 2 * MARGIN_MM - THUMB_W_MM - 4.0  # beside the thumbnail
 LINE_MM = 4.0
 CHART_H_MM = 92.0
 REGISTER_LINES = 12  # entries of each register list shown in the PDF
-ITEM_STATUSES = ("ok", "uncertain", "multiple", "missing")
 STATUS_RGB = {"ok": (0.16, 0.6, 0.16), "uncertain": (1.0, 0.55, 0.0),
               "multiple": (0.75, 0.0, 0.75), "missing": (0.85, 0.0, 0.0),
               "review": (1.0, 0.55, 0.0), "not_a_form": (0.45, 0.45, 0.45),
@@ -214,10 +215,11 @@ def _summary(flow: _Flow, forms: Sequence[FormView], note: str,
                    if i.status != "missing"]
     flow.space()
     top = flow.need(CHART_H_MM)
-    chart = _charts_png(pages, by_item, confidences, scales)
-    flow.canvas.drawImage(ImageReader(io.BytesIO(chart)), MARGIN_MM * mm,
-                          _y(top + CHART_H_MM), (PAGE_W_MM - 2 * MARGIN_MM) * mm,
-                          CHART_H_MM * mm, preserveAspectRatio=True, anchor="n")
+    colours = {status: "#{:02x}{:02x}{:02x}".format(*(round(c * 255) for c in rgb))
+               for status, rgb in STATUS_RGB.items()}
+    charts = summary_charts(pages, by_item, confidences, scales, colours,
+                            (PAGE_W_MM - 2 * MARGIN_MM) * mm, CHART_H_MM * mm)
+    draw_on_canvas(flow.canvas, charts, MARGIN_MM * mm, _y(top), Fonts(FONT, FONT_BOLD))
     if keyed is not None:
         _keyed_summary(flow, keyed)
     if register is not None:
@@ -294,58 +296,6 @@ def _table(flow: _Flow, rows: Sequence[Sequence[str]]) -> None:
             else:
                 right = columns_mm[i + 1] - 3 if i + 1 < len(columns_mm) else 178
                 flow.canvas.drawRightString((MARGIN_MM + right) * mm, _y(top + 3), cell)
-
-
-def _charts_png(pages: Counter, items: Counter, confidences: Sequence[float],
-                scales: Sequence[float]) -> bytes:
-    """Four panels: pages and items by status (values in force), the confidence of the
-    items read, and the print scale of the pages. PNG bytes, drawn with matplotlib's Agg."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=((PAGE_W_MM - 2 * MARGIN_MM) / 25.4, CHART_H_MM / 25.4), dpi=200)
-    FigureCanvasAgg(figure)
-    (pages_ax, items_ax), (conf_ax, scale_ax) = figure.subplots(2, 2)
-    for ax, counter, order, title in (
-            (pages_ax, pages, PAGE_STATUSES, "Pages by status (values in force)"),
-            (items_ax, items, ITEM_STATUSES, "Items by status (values in force)")):
-        counts = [counter[s] for s in order]
-        bars = ax.barh(list(order), counts, color=[STATUS_RGB[s] for s in order])
-        ax.bar_label(bars, padding=2, fontsize=7)
-        ax.invert_yaxis()
-        ax.set_xlim(0, max([*counts, 1]) * 1.15)
-        ax.set_title(title, fontsize=8.5)
-    conf_ax.hist(confidences, bins=[b / 10 for b in range(11)], color="#4a78b5",
-                 edgecolor="white")
-    conf_ax.set_xlim(0, 1)
-    conf_ax.set_title(f"Confidence of the items read (n = {len(confidences)})", fontsize=8.5)
-    conf_ax.set_xlabel("confidence", fontsize=7.5)
-    low, high = 1 - PRINT_SCALE_TOLERANCE, 1 + PRINT_SCALE_TOLERANCE
-    if scales:
-        lo, hi = min(min(scales), low) - 0.01, max(max(scales), high) + 0.01
-        conf_bins = max(5, min(30, len(scales)))
-        scale_ax.hist(scales, bins=[lo + (hi - lo) * b / conf_bins
-                                    for b in range(conf_bins + 1)],
-                      color="#4a78b5", edgecolor="white")
-        scale_ax.set_xlim(lo, hi)
-    else:
-        scale_ax.text(0.5, 0.5, "no page with a known resolution", ha="center",
-                      va="center", fontsize=8, transform=scale_ax.transAxes)
-    scale_ax.axvspan(low, high, color="#2a9a2a", alpha=0.12, label="within tolerance")
-    scale_ax.set_title(f"Print scale (n = {len(scales)}; shaded: within "
-                       f"{PRINT_SCALE_TOLERANCE:.0%})", fontsize=8.5)
-    scale_ax.set_xlabel("printed line length / 100 mm", fontsize=7.5)
-    for ax in (pages_ax, items_ax, conf_ax, scale_ax):
-        ax.tick_params(labelsize=7)
-        for side in ("top", "right"):
-            ax.spines[side].set_visible(False)
-    for ax in (conf_ax, scale_ax):
-        ax.set_ylabel("count", fontsize=7.5)
-        ax.yaxis.get_major_locator().set_params(integer=True)
-    figure.tight_layout(pad=0.6, h_pad=1.2, w_pad=1.5)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    return buffer.getvalue()
 
 
 # --- one form --------------------------------------------------------------------------------

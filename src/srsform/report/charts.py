@@ -1,205 +1,260 @@
-"""The clinician report's charts, drawn with matplotlib (Agg backend; loaded only by the
-`report` command): each measure's totals over sessions, with its cut-off or threshold lines,
-the intake and the reliable-change band; and small multiples of its items.
-
-Positions are given in inches on a figure, so the same drawing fills a region of a PDF page
-or a figure of its own (an SVG or PNG in the HTML report).
+"""The clinician report's charts as shapes (shapes.py: lines, boxes, dots and labels) in
+points from the top left of the charts' area, y down: each measure's totals over sessions
+with the template's cut-off or threshold lines, the intake and a band of +/- the reliable
+change around it; then small multiples of its items. clinician_pdf draws them with
+reportlab, clinician_html writes them as SVG; this module imports nothing heavy.
 """
 
 from __future__ import annotations
 
-import io
-import logging
-import math
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-from matplotlib.axes import Axes  # noqa: E402 - after choosing the backend
-from matplotlib.figure import Figure  # noqa: E402
-
-from .clinician import ClientReport, measure_lines  # noqa: E402
-from .trajectory import Measure  # noqa: E402
+from .clinician import ClientReport, measure_lines
+from .shapes import Box, Dot, Label, Line, Shape, TextWidth, rough_text_width
+from .trajectory import Form, Measure
 
 COLOURS = {"outcome": "#1f5f9f", "alliance": "#2a7f45"}
-LINE_COLOUR = "#c0392b"
-BAND_COLOUR = "#9aa5b1"
-TOTALS_H_IN = 2.1
-ITEMS_H_IN = 1.0
-TITLE_GAP_IN = 0.28
-GAP_IN = 0.45
-_OP_TEXT = {"<": "<", "<=": "<=", ">": ">", ">=": ">="}  # the PDF's core fonts have no ≤
-RC = {"font.size": 7, "axes.titlesize": 8, "axes.labelsize": 7, "xtick.labelsize": 6.5,
-      "ytick.labelsize": 6.5, "legend.fontsize": 6, "axes.spines.top": False,
-      "axes.spines.right": False, "svg.fonttype": "none", "svg.hashsalt": "srsform",
-      # Every PDF srsform writes embeds its font (issue 15): DejaVu Sans, matplotlib's own,
-      # as a subset TrueType font (type 42), so client codes and labels in any script it
-      # covers print as written, never as the viewer's substitute.
-      "pdf.use14corefonts": False, "pdf.fonttype": 42, "font.family": "sans-serif",
-      "font.sans-serif": ["DejaVu Sans"]}
+OTHER_COLOUR = "#444444"
+LINE_COLOUR = "#c0392b"  # cut-offs and thresholds
+BAND_COLOUR = "#9aa5b1"  # the intake and the reliable-change band around it
+GRID_COLOUR = "#e4e4e4"
+AXIS_COLOUR = "#000000"
+MUTED = "#666666"
+TOTALS_H_PT = 151.0  # a row of totals charts below its titles: plot, ticks, axis label
+ITEMS_H_PT = 72.0
+TOTALS_BELOW_PT = 20.0  # under a totals plot: tick labels and "session"
+ITEMS_BELOW_PT = 16.0
+TITLE_GAP_PT = 20.0  # above each row of plots, for their titles
+GAP_PT = 32.0  # between the two totals charts of a row
+ITEM_GAP_PT = 20.0
+LEFT_PT = 26.0  # left of the first plots: their tick labels and the items' axis label
+TICK_PT = 3.5
+DASHED = (3.7, 1.6)
+DOTTED = (1.0, 1.65)
+_OP_TEXT = {"<": "<", "<=": "≤", ">": ">", ">=": "≥"}
+
+@dataclass(frozen=True)
+class Charts:
+    """One client's charts: shapes in a `width_pt` x `height_pt` area, in drawing order."""
+
+    width_pt: float
+    height_pt: float
+    shapes: tuple[Shape, ...]
 
 
-@contextmanager
-def chart_settings() -> Iterator[None]:
-    """The report's matplotlib settings, and no notes from its font lookup."""
-    fonts = logging.getLogger("matplotlib.font_manager")
-    level = fonts.level
-    fonts.setLevel(logging.ERROR)
-    try:
-        with matplotlib.rc_context(RC):
-            yield
-    finally:
-        fonts.setLevel(level)
-
-
-def charts_height(report: ClientReport) -> float:
-    """Inches the charts of one client take (totals in rows of two, then a row of items
-    per measure)."""
-    rows = math.ceil(len(report.panels()) / 2)
-    return rows * (TOTALS_H_IN + TITLE_GAP_IN) + len(report.measures) * (
-        ITEMS_H_IN + TITLE_GAP_IN)
-
-
-def draw_charts(fig: Figure, report: ClientReport, left_in: float, top_in: float,
-                width_in: float) -> float:
-    """Draw one client's charts into `fig` from (left, top), in inches; returns the height
-    used."""
-    y = top_in
+def client_charts(report: ClientReport, width_pt: float,
+                  text_width: TextWidth = rough_text_width) -> Charts:
+    """One client's charts across `width_pt`: totals in rows of two (a panel saying so for
+    a role with no form), then a row of items per measure. `text_width` sizes the legends."""
+    shapes: list[Shape] = []
+    y = 0.0
+    panel_w = (width_pt - LEFT_PT - GAP_PT) / 2
     panels = report.panels()
     for row in range(0, len(panels), 2):
-        pair = panels[row:row + 2]
-        width = (width_in - GAP_IN * (len(pair) - 1)) / len(pair) if len(pair) > 1 else (
-            (width_in - GAP_IN) / 2)
-        for i, panel in enumerate(pair):
-            ax = _axes_at(fig, left_in + i * (width + GAP_IN), y + TITLE_GAP_IN, width,
-                          TOTALS_H_IN - 0.28)
-            if isinstance(panel, Measure):
-                _totals_chart(ax, panel, report.sessions)
-            else:
-                _absent_chart(ax, *panel)
-        y += TOTALS_H_IN + TITLE_GAP_IN
+        for i, panel in enumerate(panels[row:row + 2]):
+            area = (LEFT_PT + i * (panel_w + GAP_PT), y + TITLE_GAP_PT, panel_w,
+                    TOTALS_H_PT - TOTALS_BELOW_PT)
+            shapes += (_totals_chart(area, panel, report.sessions, text_width)
+                       if isinstance(panel, Measure) else _absent_chart(area, *panel))
+        y += TOTALS_H_PT + TITLE_GAP_PT
     for measure in report.measures:
         count = len(measure.template.items)
-        gap = 0.28
-        width = (width_in - gap * (count - 1)) / count
+        item_w = (width_pt - LEFT_PT - ITEM_GAP_PT * (count - 1)) / count
+        height = ITEMS_H_PT - ITEMS_BELOW_PT
         for i in range(count):
-            ax = _axes_at(fig, left_in + i * (width + gap), y + TITLE_GAP_IN, width,
-                          ITEMS_H_IN - 0.22)
-            _item_chart(ax, measure, i, report.sessions)
-            if i == 0:
-                ax.set_ylabel(f"{measure.label} item", labelpad=2)
-        y += ITEMS_H_IN + TITLE_GAP_IN
-    return y - top_in
+            area = (LEFT_PT + i * (item_w + ITEM_GAP_PT), y + TITLE_GAP_PT, item_w, height)
+            shapes += _item_chart(area, measure, i, report.sessions)
+        shapes.append(Label(LEFT_PT - 16, y + TITLE_GAP_PT + height / 2,
+                            f"{measure.label} item", 7, anchor="middle", rotated=True))
+        y += ITEMS_H_PT + TITLE_GAP_PT
+    return Charts(width_pt, y, tuple(shapes))
 
 
-def charts_svg(report: ClientReport, width_in: float = 7.4) -> str:
-    """One client's charts as an SVG document (text kept as text), for the HTML report."""
-    with chart_settings():
-        height = charts_height(report) + 0.1
-        fig = Figure(figsize=(width_in + 0.6, height))
-        draw_charts(fig, report, 0.45, 0.0, width_in)
-        buffer = io.StringIO()
-        fig.savefig(buffer, format="svg", metadata={"Date": None})
-    text = buffer.getvalue()
-    return text[text.index("<svg"):]
+@dataclass(frozen=True)
+class _Plot:
+    """A plot's area (points, y down) and the values at its edges."""
+
+    left: float
+    top: float
+    width: float
+    height: float
+    x_span: tuple[float, float]
+    y_span: tuple[float, float]
+
+    @property
+    def right(self) -> float:
+        return self.left + self.width
+
+    @property
+    def bottom(self) -> float:
+        return self.top + self.height
+
+    def x(self, value: float) -> float:
+        low, high = self.x_span
+        return self.left + (value - low) / (high - low) * self.width
+
+    def y(self, value: float) -> float:
+        low, high = self.y_span
+        return self.bottom - (value - low) / (high - low) * self.height
 
 
-def _axes_at(fig: Figure, left_in: float, top_in: float, width_in: float, height_in: float
-             ) -> Axes:
-    fig_w, fig_h = fig.get_size_inches()
-    return fig.add_axes((left_in / fig_w, 1 - (top_in + height_in) / fig_h, width_in / fig_w,
-                         height_in / fig_h))
+def _colour(measure: Measure) -> str:
+    return COLOURS.get(measure.template.role or "", OTHER_COLOUR)
 
 
-def _sessions_axis(ax: Axes, sessions: Sequence[int], ticks: int = 12) -> None:
-    """Sessions along x: every one while they fit `ticks` labels, else every 2nd, 5th..."""
+def _session_ticks(sessions: Sequence[int], most: int) -> tuple[tuple[float, float], list[int]]:
+    """The x span and ticks: every session while they fit `most` labels, else every 2nd,
+    5th, 10th..."""
     first, last = (sessions[0], sessions[-1]) if sessions else (1, 1)
-    ax.set_xlim(first - 0.5, last + 0.5)
-    step = next(s for s in (1, 2, 5, 10, 20, 50, 100, last) if (last - first) / s < ticks)
-    ax.set_xticks(list(range(first, last + 1, step)))
-    ax.grid(axis="y", color="#e4e4e4", linewidth=0.5)
-    ax.set_axisbelow(True)
+    step = next(s for s in (1, 2, 5, 10, 20, 50, 100, max(last, 1)) if (last - first) / s < most)
+    return (first - 0.5, last + 0.5), list(range(first, last + 1, step))
 
 
-def _series(measure: Measure, sessions: Sequence[int], value) -> tuple[list, list, list]:
-    """x, y (NaN where there is no value: the line breaks there) and which are provisional."""
-    xs, ys, provisional = [], [], []
+def _hline(plot: _Plot, value: float, colour: str, width_pt: float,
+           dash_pt: tuple[float, ...]) -> Line:
+    y = plot.y(value)
+    return Line(((plot.left, y), (plot.right, y)), colour, width_pt, dash_pt)
+
+
+def _grid(plot: _Plot, y_ticks: Sequence[int]) -> list[Shape]:
+    return [_hline(plot, value, GRID_COLOUR, 0.5, ()) for value in y_ticks]
+
+
+def _axes(plot: _Plot, x_ticks: Sequence[int], y_ticks: Sequence[int],
+          x_label: str | None = None) -> list[Shape]:
+    """The left and bottom axis lines, their ticks and tick labels, and the x axis's name."""
+    size = 6.5
+    shapes: list[Shape] = [
+        Line(((plot.left, plot.top), (plot.left, plot.bottom), (plot.right, plot.bottom)),
+             AXIS_COLOUR, 0.8)]
+    for value in y_ticks:
+        y = plot.y(value)
+        shapes += [Line(((plot.left - TICK_PT, y), (plot.left, y)), AXIS_COLOUR, 0.8),
+                   Label(plot.left - TICK_PT - 2, y + size * 0.36, f"{value}", size,
+                         anchor="end")]
+    for value in x_ticks:
+        x = plot.x(value)
+        shapes += [Line(((x, plot.bottom), (x, plot.bottom + TICK_PT)), AXIS_COLOUR, 0.8),
+                   Label(x, plot.bottom + TICK_PT + 2 + size * 0.76, f"{value}", size,
+                         anchor="middle")]
+    if x_label:
+        shapes.append(Label(plot.left + plot.width / 2, plot.bottom + TICK_PT + 17, x_label,
+                            7, anchor="middle"))
+    return shapes
+
+
+def _series(plot: _Plot, measure: Measure, sessions: Sequence[int],
+            value: Callable[[Form], float | int | None], radius_pt: float) -> list[Shape]:
+    """The values joined session to session (broken where a session has none), then a dot
+    at each: hollow where the value is provisional."""
+    colour = _colour(measure)
+    lines: list[Shape] = []
+    dots: list[Shape] = []
+    run: list[tuple[float, float]] = []
     for session in sessions:
         form = measure.form_at(session)
         got = value(form) if form is not None else None
-        xs.append(session)
-        ys.append(math.nan if got is None else float(got))
-        provisional.append(form is not None and form.provisional)
-    return xs, ys, provisional
+        if got is None:
+            if len(run) > 1:
+                lines.append(Line(tuple(run), colour, 1.4))
+            run = []
+            continue
+        point = (plot.x(session), plot.y(float(got)))
+        run.append(point)
+        dots.append(Dot(*point, radius_pt, colour, hollow=form.provisional))
+    if len(run) > 1:
+        lines.append(Line(tuple(run), colour, 1.4))
+    return lines + dots
 
 
-def _plot(ax: Axes, xs: list, ys: list, provisional: list, colour: str, size: float) -> None:
-    ax.plot(xs, ys, color=colour, linewidth=1.4, zorder=3)
-    firm = [(x, y) for x, y, p in zip(xs, ys, provisional, strict=True) if not p]
-    loose = [(x, y) for x, y, p in zip(xs, ys, provisional, strict=True) if p]
-    if firm:
-        ax.plot(*zip(*firm, strict=True), "o", color=colour, markersize=size, zorder=4)
-    if loose:
-        ax.plot(*zip(*loose, strict=True), "o", markerfacecolor="white",
-                markeredgecolor=colour, markersize=size, zorder=4,
-                label="provisional (awaiting review)")
+def _legend(plot: _Plot, entries: Sequence[tuple[Shape, str]], text_width: TextWidth
+            ) -> list[Shape]:
+    """A key in the plot's lower left corner on a pale ground: each entry's sample (a line,
+    box or dot drawn at the origin, moved into place here) and its text."""
+    if not entries:
+        return []
+    size, row, pad, sample_w = 6.0, 8.4, 3.0, 10.0
+    width = pad * 2 + sample_w + 4 + max(text_width(text, size, False) for _, text in entries)
+    height = pad * 2 + row * len(entries)
+    left, top = plot.left + 3, plot.bottom - 3 - height
+    shapes: list[Shape] = [Box(left, top, width, height, "#ffffff", 0.85)]
+    for n, (sample, text) in enumerate(entries):
+        x, y = left + pad, top + pad + row * n + row / 2
+        if isinstance(sample, Line):
+            shapes.append(Line(((x, y), (x + sample_w, y)), sample.colour, sample.width_pt,
+                               sample.dash_pt))
+        elif isinstance(sample, Box):
+            shapes.append(Box(x, y - 3, sample_w, 6, sample.colour, sample.opacity))
+        elif isinstance(sample, Dot):
+            shapes.append(Dot(x + sample_w / 2, y, sample.radius_pt, sample.colour,
+                              sample.hollow))
+        shapes.append(Label(x + sample_w + 4, y + size * 0.36, text, size))
+    return shapes
 
 
-def _totals_chart(ax: Axes, measure: Measure, sessions: Sequence[int]) -> None:
+def _totals_chart(area: tuple[float, float, float, float], measure: Measure,
+                  sessions: Sequence[int], text_width: TextWidth) -> list[Shape]:
     template = measure.template
-    colour = COLOURS.get(template.role or "", "#444444")
-    lines = measure_lines(measure)
     highest = template.highest_total
+    x_span, x_ticks = _session_ticks(sessions, 12)
+    plot = _Plot(*area, x_span, (0.0, highest + 1))
+    y_ticks = list(range(0, int(highest) + 1, 5))
+    shapes = _grid(plot, y_ticks)
+    legend: list[tuple[Shape, str]] = []
+    lines = measure_lines(measure)
     if lines["band"] is not None:
         low, high = lines["band"]
-        ax.axhspan(low, high, color=BAND_COLOUR, alpha=0.22, linewidth=0,
-                   label=f"reliable change ±{lines['reliable_change']:g} from intake")
+        band = Box(plot.left, plot.y(high), plot.width, plot.y(low) - plot.y(high),
+                   BAND_COLOUR, 0.22)
         intake = lines["intake"]
-        ax.axhline(intake["total"], color=BAND_COLOUR, linewidth=1.0, linestyle=":",
-                   label=f"intake {intake['total']:g} (session {intake['session']})")
+        intake_line = _hline(plot, intake["total"], BAND_COLOUR, 1.0, DOTTED)
+        shapes += [band, intake_line]
+        legend += [(band, f"reliable change ±{lines['reliable_change']:g} from intake"),
+                   (intake_line, f"intake {intake['total']:g} (session {intake['session']})")]
     for flag in lines["total_lines"]:
-        ax.axhline(flag["value"], color=LINE_COLOUR, linewidth=1.0, linestyle="--",
-                   label=f"{flag['flag'].replace('_', ' ')}: "
-                         f"{_OP_TEXT[flag['op']]} {flag['value']:g}")
-    xs, ys, provisional = _series(measure, sessions, lambda form: form.total)
-    _plot(ax, xs, ys, provisional, colour, 4.0)
-    _sessions_axis(ax, sessions)
-    ax.set_ylim(0, highest + 1)
-    ax.set_yticks([v for v in range(0, int(highest) + 1, 5)])
-    ax.set_xlabel("session", labelpad=1)
-    ax.set_title(f"{measure.label} total ({template.title})", loc="left", fontweight="bold")
-    ax.legend(loc="lower left", frameon=True, framealpha=0.85, edgecolor="none",
-              borderpad=0.3, handlelength=1.6)
+        cut = _hline(plot, flag["value"], LINE_COLOUR, 1.0, DASHED)
+        shapes.append(cut)
+        legend.append((cut, f"{flag['flag'].replace('_', ' ')}: "
+                            f"{_OP_TEXT[flag['op']]} {flag['value']:g}"))
+    series = _series(plot, measure, sessions, lambda form: form.total, 2.0)
+    shapes += series
+    if any(isinstance(s, Dot) and s.hollow for s in series):
+        legend.append((Dot(0, 0, 2.0, _colour(measure), hollow=True),
+                       "provisional (awaiting review)"))
+    shapes += _axes(plot, x_ticks, y_ticks, "session")
+    shapes += _legend(plot, legend, text_width)
+    shapes.append(Label(plot.left, plot.top - 7, f"{measure.label} total ({template.title})",
+                        8, bold=True))
+    return shapes
 
 
-def _absent_chart(ax: Axes, role: str, names: str) -> None:
+def _absent_chart(area: tuple[float, float, float, float], role: str, names: str
+                  ) -> list[Shape]:
     """The place of a measure this client has no form of: said, not left out silently."""
-    ax.set_xticks([])
-    ax.set_yticks([])
-    for side in ax.spines.values():
-        side.set_visible(False)
-    ax.set_facecolor("#f5f5f5")
-    ax.set_title(f"{role.capitalize()} measure", loc="left", fontweight="bold")
-    ax.text(0.5, 0.5, f"No {names} form for this client", ha="center", va="center",
-            color="#666666", transform=ax.transAxes)
+    left, top, width, height = area
+    return [Box(left, top, width, height, "#f5f5f5"),
+            Label(left + width / 2, top + height / 2 + 2.5, f"No {names} form for this client",
+                  7, MUTED, anchor="middle"),
+            Label(left, top - 7, f"{role.capitalize()} measure", 8, bold=True)]
 
 
-def _item_chart(ax: Axes, measure: Measure, index: int, sessions: Sequence[int]) -> None:
+def _item_chart(area: tuple[float, float, float, float], measure: Measure, index: int,
+                sessions: Sequence[int]) -> list[Shape]:
     template = measure.template
-    item = template.items[index]
-    colour = COLOURS.get(template.role or "", "#444444")
-    for flag in measure_lines(measure)["item_lines"]:
-        ax.axhline(flag["value"], color=LINE_COLOUR, linewidth=0.8, linestyle="--")
+    x_span, x_ticks = _session_ticks(sessions, 6)
+    plot = _Plot(*area, x_span, (-0.5, template.scale.max + 0.5))
+    y_ticks = list(range(0, template.scale.max + 1, 5))
+    shapes = _grid(plot, y_ticks)
+    shapes += [_hline(plot, flag["value"], LINE_COLOUR, 0.8, DASHED)
+               for flag in measure_lines(measure)["item_lines"]]
 
-    def score(form):
-        return form.result.items[index].score if index < len(form.result.items) else None
+    def score(form: Form) -> float | int | None:
+        items = form.result.items
+        return items[index].score if index < len(items) else None
 
-    xs, ys, provisional = _series(measure, sessions, score)
-    _plot(ax, xs, ys, provisional, colour, 2.5)
-    _sessions_axis(ax, sessions, ticks=6)
-    ax.set_ylim(-0.5, template.scale.max + 0.5)
-    ax.set_yticks([0, 5, 10])
-    ax.set_title(item.label.split(":")[0].strip(), loc="left", fontsize=7)
+    shapes += _series(plot, measure, sessions, score, 1.25)
+    shapes += _axes(plot, x_ticks, y_ticks)
+    shapes.append(Label(plot.left, plot.top - 6,
+                        template.items[index].label.split(":")[0].strip(), 7))
+    return shapes

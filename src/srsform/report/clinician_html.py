@@ -1,6 +1,7 @@
-"""The clinician report as one self-contained HTML file: per client the charts (inline SVG),
-the session table with a column per item, and the alerts. No external assets: styles are
-inline, charts are part of the page, and it opens from a USB stick as from a server."""
+"""The clinician report as one self-contained HTML file: per client the charts (inline SVG,
+shapes.py's rendering of charts.py's shapes), the session table with a column per item, and the
+alerts. No external assets: styles are inline, charts are part of the page, and it opens
+from a USB stick as from a server."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from collections.abc import Sequence
 from html import escape
 from typing import IO
 
-from .charts import charts_svg
+from .charts import client_charts
 from .clinician import TABLE_NOTE, ClientReport, session_rows
+from .shapes import to_svg
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 1.5rem auto; max-width: 60rem;
@@ -27,6 +29,7 @@ ul.alerts { padding-left: 1.1rem; } ul.alerts li { margin-bottom: .35rem; }
 nav a { margin-right: .6rem; }
 svg { max-width: 100%; height: auto; }
 """
+CHARTS_W_PT = 560.0
 
 
 def write_report_html(reports: Sequence[ClientReport], out: IO[str], note: str = "") -> int:
@@ -61,7 +64,8 @@ def _client(out: IO[str], report: ClientReport) -> None:
     out.write(f"<section id=\"{_anchor(report.client)}\">"
               f"<h2>Client {escape(report.client)}</h2>\n"
               f"<p>{sessions}, {escape(span)}; {escape(measures)}</p>\n")
-    out.write(charts_svg(report) + "\n")
+    charts = client_charts(report, CHARTS_W_PT)
+    out.write(to_svg(charts.shapes, charts.width_pt, charts.height_pt) + "\n")
     _table(out, report)
     _alerts(out, report)
     out.write("</section>\n")
@@ -101,3 +105,4 @@ def _alerts(out: IO[str], report: ClientReport) -> None:
                   f"{escape(alert.reason)}{provisional}<br>"
                   f"<span class=\"rule\">rule {escape(alert.rule)}</span></li>\n")
     out.write("</ul>\n")
+

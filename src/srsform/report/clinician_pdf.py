@@ -1,28 +1,28 @@
-"""The clinician report as a PDF (matplotlib's PDF backend): a page per client with the
-charts, then the session table and the client's alerts, continued on further pages when
-they do not fit."""
+"""The clinician report as a PDF, written with reportlab in embedded DejaVu Sans: a page per
+client with the charts (charts.py's shapes), then the session table and the client's
+alerts, continued on further pages when they do not fit."""
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from matplotlib.backends.backend_pdf import PdfPages
-from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
+from reportlab.pdfbase.pdfmetrics import stringWidth
 
-from .charts import chart_settings, draw_charts
+from ..form.fonts import EmbeddedCanvas, Fonts, default_fonts, wrap
+from .charts import LEFT_PT, client_charts
 from .clinician import TABLE_NOTE, ClientReport, alert_line, session_rows
+from .shapes import TextWidth, draw_on_canvas
 
+PT_PER_IN = 72.0
 PAGE_IN = (8.27, 11.69)  # A4 portrait
 MARGIN_IN = 0.55
+CHARTS_INDENT_IN = 0.25  # the plots' left edge from the margin: their tick labels fit in it
 ROW_IN = 0.165
 TABLE_FONT = 6.8
-ALERT_WRAP = 140  # characters per line of an alert at the table's font size
-CHAR_IN = 0.05  # the average width of a character at the table's font size
-LINE_IN = 0.125  # one more line of a wrapped table cell
+LINE_IN = 0.125  # one more line of a wrapped table cell or alert
+ALERT_INDENT = "    "  # before the wrapped lines of an alert, and its rule
 GREY = "#666666"
 
 
@@ -37,61 +37,73 @@ class _Line:
 
 def write_report_pdf(reports: Sequence[ClientReport], out: BinaryIO, note: str = "") -> int:
     """Write the clients' pages to a binary stream; returns the number of PDF pages."""
+    fonts = default_fonts()
+    canvas = EmbeddedCanvas(out, fonts, pagesize=(PAGE_IN[0] * PT_PER_IN,
+                                                  PAGE_IN[1] * PT_PER_IN),
+                            pageCompression=1)
+    canvas.setTitle("srsform clinician report")
+    canvas.setCreator("srsform")
     pages = 0
-    with chart_settings(), PdfPages(out, metadata={
-            "Title": "srsform clinician report", "Creator": "srsform",
-            "CreationDate": None}) as pdf:
-        for report in reports:
-            for fig in _client_pages(report, note):
-                pdf.savefig(fig)
-                pages += 1
-        if not reports:
-            fig = Figure(figsize=PAGE_IN)
-            fig.text(0.5, 0.5, "No client forms match this selection.", ha="center")
-            pdf.savefig(fig)
-            pages += 1
+    for report in reports:
+        pages += _client_pages(canvas, report, note, fonts)
+    if not reports:
+        canvas.setFont(fonts.regular, 10)
+        canvas.drawCentredString(PAGE_IN[0] * PT_PER_IN / 2, PAGE_IN[1] * PT_PER_IN / 2,
+                                 "No client forms match this selection.")
+        canvas.showPage()
+        pages = 1
+    canvas.save()
     return pages
 
 
-def _client_pages(report: ClientReport, note: str) -> list[Figure]:
-    width = PAGE_IN[0] - 2 * MARGIN_IN
-    fig = _page(report, note, continued=False)
+def _client_pages(canvas: EmbeddedCanvas, report: ClientReport, note: str, fonts: Fonts
+                  ) -> int:
+    """Draw one client's pages (each ended); returns how many."""
+    _page(canvas, report, note, continued=False)
     y = MARGIN_IN + 0.62
-    y += draw_charts(fig, report, MARGIN_IN + 0.25, y, width - 0.25) + 0.05
-    figures = [fig]
-    lines = _flow(report)
+    left_pt = (MARGIN_IN + CHARTS_INDENT_IN) * PT_PER_IN - LEFT_PT
+    charts = client_charts(report, (PAGE_IN[0] - MARGIN_IN) * PT_PER_IN - left_pt,
+                           _text_width(fonts))
+    draw_on_canvas(canvas, charts.shapes, left_pt, (PAGE_IN[1] - y) * PT_PER_IN, fonts)
+    y += charts.height_pt / PT_PER_IN + 0.05
+    pages = 1
+    lines = _flow(report, fonts)
     table_head = next(line for line in lines if line.kind == "table_head")
     in_table = False
     bottom = PAGE_IN[1] - MARGIN_IN - 0.25
     for line in lines:
         if y + line.height_in > bottom:
-            fig = _page(report, note, continued=True)
-            figures.append(fig)
+            canvas.showPage()
+            pages += 1
+            _page(canvas, report, note, continued=True)
             y = MARGIN_IN + 0.45
             if in_table and line.kind == "row":
-                y += _draw(fig, table_head, y, report)
+                y += _draw(canvas, table_head, y, report)
         in_table = line.kind in ("table_head", "row")
-        y += _draw(fig, line, y, report)
-    return figures
+        y += _draw(canvas, line, y, report)
+    canvas.showPage()
+    return pages
 
 
-def _page(report: ClientReport, note: str, continued: bool) -> Figure:
-    fig = Figure(figsize=PAGE_IN)
+def _text_width(fonts: Fonts) -> TextWidth:
+    return lambda text, size, bold: stringWidth(text, fonts.pick(bold), size)
+
+
+def _page(canvas: EmbeddedCanvas, report: ClientReport, note: str, continued: bool) -> None:
     first, last = report.first_day(), report.last_day()
     span = f"{first} to {last}" if first and last and first != last else (first or "")
     sessions = f"sessions {report.sessions[0]}-{report.sessions[-1]}" if len(
         report.sessions) > 1 else f"session {report.sessions[0]}" if report.sessions else ""
     title = f"Client {report.client}" + (" (continued)" if continued else "")
-    _text(fig, MARGIN_IN, MARGIN_IN, title, size=13, weight="bold")
+    _text(canvas, MARGIN_IN, MARGIN_IN, title, size=13, bold=True)
     measures = " and ".join(f"{m.label} ({m.template.title})" for m in report.measures)
     if not continued:
-        _text(fig, MARGIN_IN, MARGIN_IN + 0.27, f"{sessions}, {span}; {measures}", size=8)
-    _text(fig, MARGIN_IN, PAGE_IN[1] - MARGIN_IN + 0.1,
+        _text(canvas, MARGIN_IN, MARGIN_IN + 0.27, f"{sessions}, {span}; {measures}", size=8)
+    _text(canvas, MARGIN_IN, PAGE_IN[1] - MARGIN_IN + 0.1,
           f"srsform clinician report{'; ' + note if note else ''}", size=6, colour=GREY)
-    return fig
 
 
-def _flow(report: ClientReport) -> list[_Line]:
+def _flow(report: ClientReport, fonts: Fonts) -> list[_Line]:
     """The session table, its note, then the alerts (each reason wrapped, with its rule)."""
     labels = [m.label for m in report.measures]
     head = ("Session", "Date", *[c for label in labels for c in (label, f"{label} items")],
@@ -103,7 +115,7 @@ def _flow(report: ClientReport) -> list[_Line]:
         cells = [str(row.session), row.day or ""]
         for total, items in zip(row.totals, row.items, strict=True):
             cells += [total, " ".join(items).strip()]
-        flags, status = (textwrap.wrap(text, int(width / CHAR_IN)) or [""]
+        flags, status = (wrap(text, fonts.regular, TABLE_FONT, width * PT_PER_IN)
                          for text, width in zip((row.flags, row.status), widths, strict=True))
         extra = max(len(flags), len(status)) - 1
         lines.append(_Line("row", (*cells, "\n".join(flags), "\n".join(status)),
@@ -112,10 +124,13 @@ def _flow(report: ClientReport) -> list[_Line]:
     lines.append(_Line("heading", (f"Alerts ({len(report.alerts)})",), 0.3))
     if not report.alerts:
         lines.append(_Line("text", ("None: no rule of these templates raised an alert.",)))
+    width_pt = ((PAGE_IN[0] - 2 * MARGIN_IN) * PT_PER_IN
+                - stringWidth(ALERT_INDENT, fonts.regular, TABLE_FONT))
     for alert in report.alerts:  # an alert and its rule stay on one page
-        wrapped = textwrap.wrap(alert_line(alert, with_client=False), ALERT_WRAP,
-                                subsequent_indent="    ")
-        lines.append(_Line("alert", ("\n".join(wrapped), f"    rule {alert.rule}"),
+        wrapped = wrap(alert_line(alert, with_client=False), fonts.regular, TABLE_FONT,
+                       width_pt)
+        text = "\n".join([wrapped[0], *(ALERT_INDENT + line for line in wrapped[1:])])
+        lines.append(_Line("alert", (text, f"{ALERT_INDENT}rule {alert.rule}"),
                            ROW_IN * 2 + 0.03 + (len(wrapped) - 1) * LINE_IN))
     return lines
 
@@ -133,33 +148,40 @@ def _columns(report: ClientReport) -> list[float]:
     return edges
 
 
-def _draw(fig: Figure, line: _Line, y: float, report: ClientReport) -> float:
+def _draw(canvas: EmbeddedCanvas, line: _Line, y: float, report: ClientReport) -> float:
     if line.kind == "heading":
-        _text(fig, MARGIN_IN, y + 0.08, line.cells[0], size=9.5, weight="bold")
+        _text(canvas, MARGIN_IN, y + 0.08, line.cells[0], size=9.5, bold=True)
     elif line.kind in ("table_head", "row"):
-        weight = "bold" if line.kind == "table_head" else "normal"
+        bold = line.kind == "table_head"
         for x, cell in zip(_columns(report), line.cells, strict=True):
-            _text(fig, MARGIN_IN + x, y, cell, size=TABLE_FONT, weight=weight,
-                  spacing=1.1)
-        if line.kind == "table_head":
-            _rule(fig, y + ROW_IN - 0.02)
+            _text(canvas, MARGIN_IN + x, y, cell, size=TABLE_FONT, bold=bold)
+        if bold:
+            _rule(canvas, y + ROW_IN - 0.02)
     elif line.kind == "alert":
         text, rule = line.cells
-        _text(fig, MARGIN_IN, y, text, size=TABLE_FONT, spacing=1.1)
-        _text(fig, MARGIN_IN, y + line.height_in - ROW_IN - 0.03, rule,
+        _text(canvas, MARGIN_IN, y, text, size=TABLE_FONT)
+        _text(canvas, MARGIN_IN, y + line.height_in - ROW_IN - 0.03, rule,
               size=TABLE_FONT - 0.8, colour=GREY)
     else:
-        _text(fig, MARGIN_IN, y, line.cells[0], size=TABLE_FONT)
+        _text(canvas, MARGIN_IN, y, line.cells[0], size=TABLE_FONT)
     return line.height_in
 
 
-def _text(fig: Figure, x_in: float, y_in: float, text: str, size: float = 7,
-          weight: str = "normal", colour: str = "black", spacing: float = 1.2) -> None:
-    fig.text(x_in / PAGE_IN[0], 1 - y_in / PAGE_IN[1], text, fontsize=size,
-             fontweight=weight, color=colour, va="top", ha="left", linespacing=spacing)
+def _text(canvas: EmbeddedCanvas, x_in: float, y_in: float, text: str, size: float = 7,
+          bold: bool = False, colour: str = "#000000") -> None:
+    """Text whose first line's top is `y_in` from the page's top; a newline starts another
+    line, LINE_IN lower."""
+    canvas.setFont(canvas.fonts.pick(bold), size)
+    canvas.setFillColor(colour)
+    baseline = (PAGE_IN[1] - y_in) * PT_PER_IN - size * 0.8
+    for n, part in enumerate(text.split("\n")):
+        canvas.drawString(x_in * PT_PER_IN, baseline - n * LINE_IN * PT_PER_IN, part)
 
 
-def _rule(fig: Figure, y_in: float) -> None:
-    y = 1 - y_in / PAGE_IN[1]
-    fig.add_artist(Line2D([MARGIN_IN / PAGE_IN[0], 1 - MARGIN_IN / PAGE_IN[0]], [y, y],
-                          linewidth=0.5, color="#999999"))
+def _rule(canvas: EmbeddedCanvas, y_in: float) -> None:
+    y = (PAGE_IN[1] - y_in) * PT_PER_IN
+    canvas.setStrokeColor("#999999")
+    canvas.setLineWidth(0.5)
+    canvas.setDash([])
+    canvas.line(MARGIN_IN * PT_PER_IN, y, (PAGE_IN[0] - MARGIN_IN) * PT_PER_IN, y)
+
