@@ -255,18 +255,37 @@ def _under_stops(frame: LineFrame, stops: np.ndarray) -> np.ndarray:
 def _layered(seen: np.ndarray, mask: np.ndarray, r: float) -> float:
     """Share of the mark's columns that cross SCRIBBLE_STROKES strokes or more (a zig-zag
     scribble; a tick, cross, circle or check crosses at most two). Gaps shorter than
-    STROKE_GAP_MM (grainy pencil), or hidden by the print, do not separate strokes."""
+    STROKE_GAP_MM (grainy pencil) do not separate strokes, nor does the print: a stroke that
+    reaches it from above or below goes on through it, and what shows of a cross's arms
+    above and below it, not reaching it, is two strokes, not three."""
     cols = seen.any(axis=0)
     if not cols.any():
         return 0.0
-    shape = seen.astype(np.uint8)
     k = int(STROKE_GAP_MM * r) | 1
-    across = int(2 * MARK_BRIDGE_MM * r) | 1
-    shape |= cv2.morphologyEx(shape, cv2.MORPH_CLOSE, np.ones((across, 1), np.uint8)) & mask
+    shape = seen.astype(np.uint8)
+    shape |= _reaching_print(shape, mask, k) & mask
     closed = cv2.morphologyEx(shape, cv2.MORPH_CLOSE, np.ones((k, 1), np.uint8))
     starts = np.diff(closed.astype(np.int8), axis=0, prepend=0) == 1
     runs = starts.sum(axis=0)[cols]
     return float(np.mean(runs >= SCRIBBLE_STROKES))
+
+
+def _reaching_print(shape: np.ndarray, mask: np.ndarray, k: int) -> np.ndarray:
+    """Per pixel of the print (`mask`), whether ink lies within `k` px (of its column) of
+    the print's edge just above or just below it: the print hides a stroke going on there."""
+    near = cv2.dilate(shape, np.ones((k, 1), np.uint8)) > 0
+    rows = np.arange(mask.shape[0])[:, None]
+    clear = np.where(mask, -1, rows)
+    above = np.maximum.accumulate(clear, axis=0)  # the last unmasked row at or above
+    below = np.flip(np.minimum.accumulate(np.flip(np.where(mask, mask.shape[0], rows), 0),
+                                          axis=0), 0)  # the first unmasked row at or below
+    cols = np.arange(mask.shape[1])[None, :]
+    reach = np.zeros(mask.shape, dtype=bool)
+    has = above >= 0
+    reach[has] = near[above[has], np.broadcast_to(cols, mask.shape)[has]]
+    has = below < mask.shape[0]
+    reach |= np.where(has, near[np.minimum(below, mask.shape[0] - 1), cols], False)
+    return reach.astype(np.uint8)
 
 
 def _meetings(frame: LineFrame, seen: np.ndarray, component: np.ndarray, signed: np.ndarray,
