@@ -30,13 +30,10 @@ from .tolerances import (
     PLAUSIBLE_BAND_MM,
     PLAUSIBLE_NEAREST_MM,
     PLAUSIBLE_SLACK_MM,
-    PRINT_MASK_MARGIN_MM,
     SHORT_OF_LINE_MM,
     STOP_HIDDEN_WEIGHT,
-    V_CLEAR_GAP_MM,
     V_HALF_HEIGHT_MM,
     V_MEET_MM,
-    V_MIN_CLEAR_ROWS,
     V_MIN_HEIGHT_MM,
     V_MIN_SPREAD,
     V_POINT_SCATTER_MM,
@@ -69,7 +66,7 @@ def locate_crossing(frame: LineFrame, pen: np.ndarray, seen: np.ndarray,
     if vrows.size == 0:  # entirely under the print: a dot on the line
         return (float(cols.mean()) - left) * to_mm, 0.0, 0.0
     offsets = vrows - row_at(vcols)
-    vertex = _vertex(pen, seen, origin, vrows, offsets, r, _band_px(frame))
+    vertex = _vertex(pen, seen, origin, vrows, offsets, r)
     if vertex is not None:
         return (vertex[0] - left) * to_mm, distance_px / r, vertex[1]
     near = np.abs(offsets) <= FIT_HALF_HEIGHT_MM * r
@@ -112,7 +109,7 @@ def locate_at_stop(frame: LineFrame, pen: np.ndarray, seen: np.ndarray, under: n
     to_mm = geom.length_mm / frame.length_px
     rows, cols = _pixels(seen, origin)
     offsets = rows - row_at(cols)
-    vertex = _vertex(pen, seen, origin, rows, offsets, r, _band_px(frame))
+    vertex = _vertex(pen, seen, origin, rows, offsets, r)
     if vertex is not None:
         return (vertex[0] - left) * to_mm, 0.0, vertex[1]
     fit = _fit_whole_runs(frame, seen, near_stops, origin)
@@ -199,29 +196,25 @@ def _fit_whole_runs(frame: LineFrame, seen: np.ndarray, hiding: np.ndarray,
 
 @dataclass(frozen=True)
 class _Arms:
-    """A V's two strokes on one side of the line, row by row (heights in px from the line's
-    centre): the centres of the rows crossing both (`height`, `left`, `right`), and each
-    stroke's centre line as its outer edge shows it, nearer the line too (`edge_*`)."""
+    """A V's two strokes on one side of the line: the rows crossing both, their heights
+    (px from the line's centre) and the two strokes' centres (columns, box coordinates)."""
 
     height: np.ndarray
     left: np.ndarray
     right: np.ndarray
-    edge_height: np.ndarray
-    edge_left: np.ndarray
-    edge_right: np.ndarray
 
 
 def _vertex(pen: np.ndarray, seen: np.ndarray, origin: tuple[int, int], rows: np.ndarray,
-            offsets: np.ndarray, r: float, band_px: float) -> tuple[float, float] | None:
+            offsets: np.ndarray, r: float) -> tuple[float, float] | None:
     """The column where two strokes meet near the line (a V or an X) and the scatter that
     reading is given, or None.
 
-    `rows` are the rows of the pixels of `seen` in zone coordinates, in raster order,
-    `offsets` those pixels' distances from the line's centre and `band_px` how far from it
-    the print hides ink. An X's strokes are each fitted straight across the line, through
-    both sides. A V's point (a check mark's) is read where its rounded end shows beyond the
-    line (V_TIP_SCATTER_MM); else it is extrapolated from one side, through strokes whose
-    meeting blur rounds off: less sure (V_POINT_SCATTER_MM).
+    `rows` are the rows of the pixels of `seen` in zone coordinates, in raster order, and
+    `offsets` those pixels' distances from the line's centre. An X's strokes are each
+    fitted across the line, through both sides (VERTEX_SCATTER_MM). A V's point (a check
+    mark's) is read where its rounded end shows beyond the line (V_TIP_SCATTER_MM); else it
+    is extrapolated from one side, through strokes whose meeting blur rounds off: less sure
+    (V_POINT_SCATTER_MM).
     """
     row_values, row_starts, row_counts = np.unique(rows, return_index=True, return_counts=True)
     edges = np.diff(seen[row_values - origin[0]].astype(np.int8), axis=1, prepend=0, append=0)
@@ -230,7 +223,7 @@ def _vertex(pen: np.ndarray, seen: np.ndarray, origin: tuple[int, int], rows: np
         return None
     heights = np.add.reduceat(offsets, row_starts) / row_counts  # signed, px
     arms = {side: arm for side in (-1, 1)
-            if (arm := _arms(edges, runs, heights * side, r, band_px)) is not None}
+            if (arm := _arms(edges, runs, heights * side, r)) is not None}
     meets, spread = {}, []
     for side, arm in arms.items():
         bl, al = np.polyfit(arm.height, arm.left, 1)
@@ -242,32 +235,31 @@ def _vertex(pen: np.ndarray, seen: np.ndarray, origin: tuple[int, int], rows: np
         if abs(h0) <= V_MEET_MM * r:
             meets[side] = al + bl * h0
     if len(meets) == 2:
-        return _crossing(arms[-1], arms[1]) + origin[1], VERTEX_SCATTER_MM
+        crossing = _crossing(arms[-1], arms[1], V_MEET_MM * r)
+        x = float(np.mean(list(meets.values()))) if crossing is None else crossing
+        return x + origin[1], VERTEX_SCATTER_MM
     if len(spread) == 1:
-        tip = _tip(pen, seen, origin, offsets, -spread[0], r)
+        tip = _tip(pen, seen, offsets, -spread[0], r)
         if tip is not None:
-            return tip, V_TIP_SCATTER_MM
+            return tip + origin[1], V_TIP_SCATTER_MM
     if len(meets) == 1:
         return float(next(iter(meets.values()))) + origin[1], V_POINT_SCATTER_MM
     return None
 
 
-def _arms(edges: np.ndarray, runs: np.ndarray, heights: np.ndarray, r: float, band_px: float
-          ) -> _Arms | None:
+def _arms(edges: np.ndarray, runs: np.ndarray, heights: np.ndarray, r: float) -> _Arms | None:
     """The two strokes of a V on the side of the line where `heights` (px, one per row of
     `edges`, the rows' run edges) are positive, or None if too few rows show both."""
-    side = (heights > 0) & (heights <= V_HALF_HEIGHT_MM * r)
-    pair = np.nonzero(side & (runs == 2))[0]
+    pair = np.nonzero((heights > 0) & (heights <= V_HALF_HEIGHT_MM * r) & (runs == 2))[0]
     if len(pair) < MIN_V_ROWS:
         return None
     starts = np.nonzero(edges[pair] == 1)[1].reshape(-1, 2)
     ends = np.nonzero(edges[pair] == -1)[1].reshape(-1, 2)
-    widths = ends - starts
     h = heights[pair]
     # Where a stroke ends inside the search height (the short arm of a check), its rounded
     # end narrows the last rows and holds still while the stroke would go on, which tilts
     # the fit and shifts the point: those narrow end rows are left out.
-    wl, wr = widths[:, 0], widths[:, 1]
+    wl, wr = (ends - starts).T
     whole = ((wl >= V_WHOLE_WIDTH_SHARE * np.median(wl))
              & (wr >= V_WHOLE_WIDTH_SHARE * np.median(wr)))
     top = np.argsort(-h)  # from the far end towards the line
@@ -275,42 +267,36 @@ def _arms(edges: np.ndarray, runs: np.ndarray, heights: np.ndarray, r: float, ba
     keep = np.ones(len(h), dtype=bool)
     keep[top[:cut]] = False
     if keep.sum() >= MIN_V_ROWS and np.ptp(h[keep]) >= V_MIN_HEIGHT_MM * r:
-        pair, h, starts, ends = pair[keep], h[keep], starts[keep], ends[keep]
+        h, starts, ends = h[keep], starts[keep], ends[keep]  # (else too little is left)
     if np.ptp(h) < V_MIN_HEIGHT_MM * r:
         return None
-    # Blur and a thick pen join the strokes' inner edges well before they meet, which pulls
-    # the centres of those rows together; their outer edges stay put. Moved in by half the
-    # stroke's width where the strokes stand clear of each other, they give each stroke's
-    # centre line, in the joined rows between the V and the print too.
-    clear = starts[:, 1] - ends[:, 0] >= V_CLEAR_GAP_MM * r
-    if clear.sum() < V_MIN_CLEAR_ROWS:
-        clear[:] = True
-    half = (np.median((ends - starts)[clear], axis=0) - 1) / 2
-    joined = np.nonzero(side & (runs == 1) & (heights < h.min()) & (heights > band_px))[0]
-    used = np.concatenate([pair, joined])
-    outer_left = np.argmax(edges[used] == 1, axis=1)
-    outer_right = edges.shape[1] - 2 - np.argmax(edges[used, ::-1] == -1, axis=1)
     centres = (starts + ends - 1) / 2
-    return _Arms(h, centres[:, 0], centres[:, 1], heights[used], outer_left + half[0],
-                 outer_right - half[1])
+    return _Arms(h, centres[:, 0], centres[:, 1])
 
 
-def _crossing(up: _Arms, down: _Arms) -> float:
-    """Where an X's two strokes cross, each fitted straight through its centres on both
-    sides of the line (`up` and `down`, by their outer edges): the upper left arm goes on
-    as the lower right one, and the upper right as the lower left."""
-    y = np.concatenate([-up.edge_height, down.edge_height])
-    slope_a, at_a = np.polyfit(y, np.concatenate([up.edge_left, down.edge_right]), 1)
-    slope_b, at_b = np.polyfit(y, np.concatenate([up.edge_right, down.edge_left]), 1)
-    y0 = (at_b - at_a) / (slope_a - slope_b)
-    return float(at_a + slope_a * y0)
+def _crossing(up: _Arms, down: _Arms, reach: float) -> float | None:
+    """Where an X's two strokes cross (box column), each fitted through its centres on
+    both sides of the line: the upper left arm goes on as the lower right one, and the
+    upper right as the lower left. A hand's stroke bows; a straight line through both sides
+    and one extrapolated from each err to opposite sides of a bowed stroke's crossing, so
+    each stroke is fitted with a bow (a parabola). None if they do not cross within `reach`
+    (px) of the line."""
+    y = np.concatenate([-up.height, down.height])
+    stroke_a = np.polyfit(y, np.concatenate([up.left, down.right]), 2)
+    stroke_b = np.polyfit(y, np.concatenate([up.right, down.left]), 2)
+    roots = np.roots(stroke_a - stroke_b)
+    roots = roots[np.isreal(roots)].real
+    roots = roots[np.abs(roots) <= reach]
+    if roots.size == 0:
+        return None
+    return float(np.polyval(stroke_a, roots[np.argmin(np.abs(roots))]))
 
 
-def _tip(pen: np.ndarray, seen: np.ndarray, origin: tuple[int, int], offsets: np.ndarray,
-         side: int, r: float) -> float | None:
-    """The column of a V's point where its rounded end shows beyond the line, on `side`
-    (a check mark drawn down through the line): the middle of that small end's ink, or None
-    if too little or too much shows there to be one."""
+def _tip(pen: np.ndarray, seen: np.ndarray, offsets: np.ndarray, side: int, r: float
+         ) -> float | None:
+    """The column (box coordinates) of a V's point where its rounded end shows beyond the
+    line, on `side` (a check mark drawn down through the line): the middle of that small
+    end's ink, or None if too little or too much shows there to be one."""
     far = offsets * side > 0
     if far.sum() < V_TIP_MIN_PX:
         return None
@@ -319,12 +305,7 @@ def _tip(pen: np.ndarray, seen: np.ndarray, origin: tuple[int, int], offsets: np
     if (np.ptp(cols) > V_TIP_MAX_WIDTH_MM * r
             or float(np.max(np.abs(offsets[far]))) > V_TIP_MAX_DEPTH_MM * r):
         return None
-    return float(np.average(cols, weights=pen[rows, cols])) + origin[1]
-
-
-def _band_px(frame: LineFrame) -> float:
-    """How far (px) from the line's centre the print's mask hides pen ink."""
-    return frame.half_thickness_px + PRINT_MASK_MARGIN_MM * frame.px_per_mm
+    return float(np.average(cols, weights=pen[rows, cols]))
 
 
 def _pixels(image: np.ndarray, origin: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
