@@ -37,6 +37,7 @@ from .tolerances import (
     V_MIN_HEIGHT_MM,
     V_MIN_SPREAD,
     V_POINT_SCATTER_MM,
+    V_SPREAD_MIN_ROWS,
     V_TIP_MAX_DEPTH_MM,
     V_TIP_MAX_WIDTH_MM,
     V_TIP_MIN_PX,
@@ -67,16 +68,18 @@ def locate_crossing(frame: LineFrame, pen: np.ndarray, seen: np.ndarray,
         return (float(cols.mean()) - left) * to_mm, 0.0, 0.0
     offsets = vrows - row_at(vcols)
     vertex = _vertex(pen, seen, origin, vrows, offsets, r)
-    if vertex is not None:
+    if vertex is not None and vertex[0] is not None:
         return (vertex[0] - left) * to_mm, distance_px / r, vertex[1]
     near = np.abs(offsets) <= FIT_HALF_HEIGHT_MM * r
     if near.sum() < MIN_FIT_PIXELS:
         near = np.abs(offsets) <= np.min(np.abs(offsets)) + FIT_FALLBACK_MM * r
-    # A wide mark meeting the line from one side only, with no V found: a check mark whose
-    # point is hidden by the line. Its centre of ink is not its point.
+    # A wide mark meeting the line from one side only, or two strokes spreading from it
+    # whose meeting was not found (vertex[0] None), is a check mark whose point is hidden
+    # by the line or blurred away: its centre of ink is not its point.
     closest = np.abs(offsets) <= np.min(np.abs(offsets)) + CLOSEST_BAND_MM * r
     one_sided = not ((offsets[near] < 0).any() and (offsets[near] > 0).any())
-    hidden_point = one_sided and np.ptp(vcols[closest]) > WIDE_ONE_SIDED_MM * r
+    hidden_point = ((one_sided and np.ptp(vcols[closest]) > WIDE_ONE_SIDED_MM * r)
+                    or vertex is not None)
     w = pen[vrows[near] - origin[0], vcols[near] - origin[1]]
     y = offsets[near]
     x = vcols[near].astype(np.float64)
@@ -110,7 +113,7 @@ def locate_at_stop(frame: LineFrame, pen: np.ndarray, seen: np.ndarray, under: n
     rows, cols = _pixels(seen, origin)
     offsets = rows - row_at(cols)
     vertex = _vertex(pen, seen, origin, rows, offsets, r)
-    if vertex is not None:
+    if vertex is not None and vertex[0] is not None:
         return (vertex[0] - left) * to_mm, 0.0, vertex[1]
     fit = _fit_whole_runs(frame, seen, near_stops, origin)
     if fit is not None:
@@ -205,9 +208,10 @@ class _Arms:
 
 
 def _vertex(pen: np.ndarray, seen: np.ndarray, origin: tuple[int, int], rows: np.ndarray,
-            offsets: np.ndarray, r: float) -> tuple[float, float] | None:
+            offsets: np.ndarray, r: float) -> tuple[float | None, float] | None:
     """The column where two strokes meet near the line (a V or an X) and the scatter that
-    reading is given, or None.
+    reading is given; (None, DOUBTFUL_RMS_MM) for two strokes spreading from one side of
+    the line whose meeting was not found; None for any other mark.
 
     `rows` are the rows of the pixels of `seen` in zone coordinates, in raster order, and
     `offsets` those pixels' distances from the line's centre. An X's strokes are each
@@ -244,7 +248,22 @@ def _vertex(pen: np.ndarray, seen: np.ndarray, origin: tuple[int, int], rows: np
             return tip + origin[1], V_TIP_SCATTER_MM
     if len(meets) == 1:
         return float(next(iter(meets.values()))) + origin[1], V_POINT_SCATTER_MM
+    if sum(_spreading(edges, runs, heights * side, r) for side in (-1, 1)) == 1:
+        return None, DOUBTFUL_RMS_MM
     return None
+
+
+def _spreading(edges: np.ndarray, runs: np.ndarray, heights: np.ndarray, r: float) -> bool:
+    """Whether, on the side of the line where `heights` (px, one per row of `edges`) are
+    positive, a few rows cross two strokes that draw apart away from the line (a V, however
+    short or blurred its arms): a circle's sides draw together, a tick shows one stroke."""
+    pair = np.nonzero((heights > 0) & (heights <= V_HALF_HEIGHT_MM * r) & (runs == 2))[0]
+    if len(pair) < V_SPREAD_MIN_ROWS or np.ptp(heights[pair]) == 0:
+        return False
+    starts = np.nonzero(edges[pair] == 1)[1].reshape(-1, 2)
+    ends = np.nonzero(edges[pair] == -1)[1].reshape(-1, 2)
+    apart = (starts[:, 1] + ends[:, 1] - starts[:, 0] - ends[:, 0]) / 2
+    return bool(np.polyfit(heights[pair], apart, 1)[0] > 0)
 
 
 def _arms(edges: np.ndarray, runs: np.ndarray, heights: np.ndarray, r: float) -> _Arms | None:

@@ -91,6 +91,8 @@ MIN_V_ROWS = 4  # a V's strokes are fitted through this many rows that cross exa
 V_WHOLE_WIDTH_SHARE = 0.8  # rows narrower than this share of a stroke's median are its rounded end
 V_MIN_HEIGHT_MM = 0.5  # the rows fitted span this height at least, or the slopes are guesses
 V_MIN_SPREAD = 0.4  # px of width per px of height: strokes spreading less are not a V
+V_SPREAD_MIN_ROWS = 3  # two strokes drawing apart in this many rows: a V, if one whose point
+#   was not found (its reading goes to a person)
 VERTEX_SCATTER_MM = 0.25  # an X's crossing, its strokes fitted across the line, is less sure
 V_POINT_SCATTER_MM = 1.0  # ...and a V's point, extrapolated from one side, less sure still
 V_TIP_SCATTER_MM = 0.15  # ...unless seen where its rounded end shows beyond the line
