@@ -58,3 +58,23 @@ def test_a_thick_cross_on_a_blurred_photo_is_no_scribble_but_a_scribble_is(
         assert not any("scribbled" in why for why in item.reasons), item
         assert item.status == "ok" and abs(item.mm - x) <= 0.25, item
     assert result.items[3].status != "ok", result.items[3]
+
+
+def test_a_check_mark_whose_point_is_not_found_is_not_read_by_a_straight_fit(
+        tmp_path: Path, scan_config: ScanConfig) -> None:
+    # A thick check on a blurred, coarse phone photo (about 4.5 px/mm): its strokes merge
+    # into one blob a millimetre above the line and its point stays inside the print, so
+    # neither the strokes' meeting nor the point is found. A straight fit through the
+    # blob's rows read it 0.47 mm left, with a sigma of 0.06 mm: accepted, wrong by a
+    # score near a boundary. Found on a generated phone stack (seed 901); made again here.
+    from support.synth import plan_stack, render_plan
+
+    plan = plan_stack(120, 901, conditions=("phone",))[71]
+    marks = [("check", 29.46, 0.88), ("cross", 70.69, 0.86), ("check", 2.0, 0.8),
+             ("cross", 97.87, 0.88)]
+    items = tuple(ItemTruth(key, (PenMark(kind, x, "black", width),))
+                  for key, (kind, x, width) in zip(KEYS, marks, strict=True))
+    files = write_stack([render_plan(replace(plan, items=items))], tmp_path)
+    result = process_page(PageRef(str(files[0]), 1, "image", 1), scan_config)
+    check = result.items[0]
+    assert check.status != "ok" or abs(check.mm - 29.46) <= 0.25, check
