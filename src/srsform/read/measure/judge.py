@@ -12,6 +12,7 @@ from .tolerances import (
     CONTRAST_POWER,
     FAINT_CONTRAST,
     FULL_CONTRAST,
+    HEAVY_CONTRAST_POWER,
     HEAVY_MARK_AREA_MM2,
     IRREGULAR_RMS_MM,
     MAX_SIGMA_LOSS,
@@ -68,9 +69,10 @@ def judge_marks(marks: list[MarkCandidate]
     pieces = [first]  # the ink that bounds where it crosses
     if first.inferred:
         reasons.append("an end stop carries extra ink: a mark drawn right over the end?")
-    # (Pieces of a mark around an end stop stack up in its columns: not a scribble.)
-    if first.area_mm2 > HEAVY_MARK_AREA_MM2 or (first.layered > SCRIBBLE_LAYERED
-                                                and not first.at_stop):
+    # (Pieces of a mark around an end stop stack up in its columns: not a scribble. A pen
+    # darker than the blurred print counts its blurred edges as full ink.)
+    heavy = first.area_mm2 / max(1.0, first.contrast) ** HEAVY_CONTRAST_POWER
+    if heavy > HEAVY_MARK_AREA_MM2 or (first.layered > SCRIBBLE_LAYERED and not first.at_stop):
         reasons.append("heavy or scribbled ink: a crossed-out answer?")
     if first.contrast < FAINT_CONTRAST:
         reasons.append(f"faint mark (contrast {first.contrast:.2f} of the print)")

@@ -8,6 +8,8 @@ print; `pen`: the darkness with the print masked out), and the line's `LineFrame
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from .line import LineFrame
@@ -35,6 +37,11 @@ from .tolerances import (
     V_MIN_HEIGHT_MM,
     V_MIN_SPREAD,
     V_POINT_SCATTER_MM,
+    V_SPREAD_MIN_ROWS,
+    V_TIP_MAX_DEPTH_MM,
+    V_TIP_MAX_WIDTH_MM,
+    V_TIP_MIN_PX,
+    V_TIP_SCATTER_MM,
     V_WHOLE_WIDTH_SHARE,
     VERTEX_SCATTER_MM,
     WHOLE_RUNS_MAX_DISTANCE_MM,
@@ -60,17 +67,19 @@ def locate_crossing(frame: LineFrame, pen: np.ndarray, seen: np.ndarray,
     if vrows.size == 0:  # entirely under the print: a dot on the line
         return (float(cols.mean()) - left) * to_mm, 0.0, 0.0
     offsets = vrows - row_at(vcols)
-    vertex = _vertex(seen, origin, vrows, vcols, offsets, r)
-    if vertex is not None:
+    vertex = _vertex(pen, seen, origin, vrows, offsets, r)
+    if vertex is not None and vertex[0] is not None:
         return (vertex[0] - left) * to_mm, distance_px / r, vertex[1]
     near = np.abs(offsets) <= FIT_HALF_HEIGHT_MM * r
     if near.sum() < MIN_FIT_PIXELS:
         near = np.abs(offsets) <= np.min(np.abs(offsets)) + FIT_FALLBACK_MM * r
-    # A wide mark meeting the line from one side only, with no V found: a check mark whose
-    # point is hidden by the line. Its centre of ink is not its point.
+    # A wide mark meeting the line from one side only, or two strokes spreading from it
+    # whose meeting was not found (vertex[0] None), is a check mark whose point is hidden
+    # by the line or blurred away: its centre of ink is not its point.
     closest = np.abs(offsets) <= np.min(np.abs(offsets)) + CLOSEST_BAND_MM * r
     one_sided = not ((offsets[near] < 0).any() and (offsets[near] > 0).any())
-    hidden_point = one_sided and np.ptp(vcols[closest]) > WIDE_ONE_SIDED_MM * r
+    hidden_point = ((one_sided and np.ptp(vcols[closest]) > WIDE_ONE_SIDED_MM * r)
+                    or vertex is not None)
     w = pen[vrows[near] - origin[0], vcols[near] - origin[1]]
     y = offsets[near]
     x = vcols[near].astype(np.float64)
@@ -103,8 +112,8 @@ def locate_at_stop(frame: LineFrame, pen: np.ndarray, seen: np.ndarray, under: n
     to_mm = geom.length_mm / frame.length_px
     rows, cols = _pixels(seen, origin)
     offsets = rows - row_at(cols)
-    vertex = _vertex(seen, origin, rows, cols, offsets, r)
-    if vertex is not None:
+    vertex = _vertex(pen, seen, origin, rows, offsets, r)
+    if vertex is not None and vertex[0] is not None:
         return (vertex[0] - left) * to_mm, 0.0, vertex[1]
     fit = _fit_whole_runs(frame, seen, near_stops, origin)
     if fit is not None:
@@ -192,60 +201,134 @@ def _fit_whole_runs(frame: LineFrame, seen: np.ndarray, hiding: np.ndarray,
     return (float(c0), rms) if rms < WHOLE_RUNS_MAX_RMS_MM else None
 
 
-def _vertex(seen: np.ndarray, origin: tuple[int, int], rows: np.ndarray, cols: np.ndarray,
-            offsets: np.ndarray, r: float) -> tuple[float, float] | None:
-    """The column where two strokes meet near the line (a V or an X) and the scatter that
-    reading is given, or None.
+@dataclass(frozen=True)
+class _Arms:
+    """A V's two strokes on one side of the line: the rows crossing both, their heights
+    (px from the line's centre) and the two strokes' centres (columns, box coordinates)."""
 
-    `rows` and `cols` are the pixels of `seen` in zone coordinates, in raster order, and
-    `offsets` their rows' distances from the line's centre. An X's meeting point is seen
-    from both sides of the line; a V's (a check mark's) from one, extrapolated from strokes
-    whose point blur rounds off: it is less sure (V_POINT_SCATTER_MM).
+    height: np.ndarray
+    left: np.ndarray
+    right: np.ndarray
+
+
+def _vertex(pen: np.ndarray, seen: np.ndarray, origin: tuple[int, int], rows: np.ndarray,
+            offsets: np.ndarray, r: float) -> tuple[float | None, float] | None:
+    """The column where two strokes meet near the line (a V or an X) and the scatter that
+    reading is given; (None, DOUBTFUL_RMS_MM) for two strokes spreading from one side of
+    the line whose meeting was not found; None for any other mark.
+
+    `rows` are the rows of the pixels of `seen` in zone coordinates, in raster order, and
+    `offsets` those pixels' distances from the line's centre. An X's strokes are each
+    fitted across the line, through both sides (VERTEX_SCATTER_MM). A V's point (a check
+    mark's) is read where its rounded end shows beyond the line (V_TIP_SCATTER_MM); else it
+    is extrapolated from one side, through strokes whose meeting blur rounds off: less sure
+    (V_POINT_SCATTER_MM).
     """
     row_values, row_starts, row_counts = np.unique(rows, return_index=True, return_counts=True)
     edges = np.diff(seen[row_values - origin[0]].astype(np.int8), axis=1, prepend=0, append=0)
-    two = (edges == 1).sum(axis=1) == 2  # rows crossing exactly two strokes
-    if two.sum() < MIN_V_ROWS:
+    runs = (edges == 1).sum(axis=1)
+    if (runs == 2).sum() < MIN_V_ROWS:
         return None
-    starts = np.nonzero(edges[two] == 1)[1].reshape(-1, 2)
-    ends = np.nonzero(edges[two] == -1)[1].reshape(-1, 2)
-    centres = (starts + ends - 1) / 2 + origin[1]
-    widths = ends - starts  # each row's two run widths
-    heights = np.array([abs(float(np.mean(offsets[a:a + n])))
-                        for a, n in zip(row_starts[two], row_counts[two], strict=True)])
-    estimates = []
-    for side in (-1, 1):
-        pick = (offsets * side > 0) & (np.abs(offsets) <= V_HALF_HEIGHT_MM * r)
-        chosen = np.logical_or.reduceat(pick, row_starts)[two]
-        if chosen.sum() < MIN_V_ROWS:
-            continue
-        h, xl, xr = heights[chosen], centres[chosen, 0], centres[chosen, 1]
-        # Where a stroke ends inside the search height (the short arm of a check), its
-        # rounded end narrows the last rows and holds still while the stroke would go on,
-        # which tilts the fit and shifts the point: those narrow end rows are left out.
-        wl, wr = widths[chosen, 0], widths[chosen, 1]
-        whole = ((wl >= V_WHOLE_WIDTH_SHARE * np.median(wl))
-                 & (wr >= V_WHOLE_WIDTH_SHARE * np.median(wr)))
-        top = np.argsort(-h)  # from the far end towards the line
-        cut = int(np.argmax(whole[top])) if whole.any() else 0
-        keep = np.ones(len(h), dtype=bool)
-        keep[top[:cut]] = False
-        if keep.sum() >= MIN_V_ROWS and np.ptp(h[keep]) >= V_MIN_HEIGHT_MM * r:
-            h, xl, xr = h[keep], xl[keep], xr[keep]  # (else too little is left)
-        if np.ptp(h) < V_MIN_HEIGHT_MM * r:
-            continue
-        bl, al = np.polyfit(h, xl, 1)
-        br, ar = np.polyfit(h, xr, 1)
+    heights = np.add.reduceat(offsets, row_starts) / row_counts  # signed, px
+    arms = {side: arm for side in (-1, 1)
+            if (arm := _arms(edges, runs, heights * side, r)) is not None}
+    meets, spread = {}, []
+    for side, arm in arms.items():
+        bl, al = np.polyfit(arm.height, arm.left, 1)
+        br, ar = np.polyfit(arm.height, arm.right, 1)
         if br - bl < V_MIN_SPREAD:  # strokes that do not spread away from the line: not a V
             continue
+        spread.append(side)
         h0 = (al - ar) / (br - bl)  # height at which the two strokes meet
-        if abs(h0) > V_MEET_MM * r:
-            continue
-        estimates.append(al + bl * h0)
-    if not estimates:
+        if abs(h0) <= V_MEET_MM * r:
+            meets[side] = al + bl * h0
+    if len(meets) == 2:
+        crossing = _crossing(arms[-1], arms[1], V_MEET_MM * r)
+        x = float(np.mean(list(meets.values()))) if crossing is None else crossing
+        return x + origin[1], VERTEX_SCATTER_MM
+    if len(spread) == 1:
+        tip = _tip(pen, seen, offsets, -spread[0], r)
+        if tip is not None:
+            return tip + origin[1], V_TIP_SCATTER_MM
+    if len(meets) == 1:
+        return float(next(iter(meets.values()))) + origin[1], V_POINT_SCATTER_MM
+    if sum(_spreading(edges, runs, heights * side, r) for side in (-1, 1)) == 1:
+        return None, DOUBTFUL_RMS_MM
+    return None
+
+
+def _spreading(edges: np.ndarray, runs: np.ndarray, heights: np.ndarray, r: float) -> bool:
+    """Whether, on the side of the line where `heights` (px, one per row of `edges`) are
+    positive, a few rows cross two strokes that draw apart away from the line (a V, however
+    short or blurred its arms): a circle's sides draw together, a tick shows one stroke."""
+    pair = np.nonzero((heights > 0) & (heights <= V_HALF_HEIGHT_MM * r) & (runs == 2))[0]
+    if len(pair) < V_SPREAD_MIN_ROWS or np.ptp(heights[pair]) == 0:
+        return False
+    starts = np.nonzero(edges[pair] == 1)[1].reshape(-1, 2)
+    ends = np.nonzero(edges[pair] == -1)[1].reshape(-1, 2)
+    apart = (starts[:, 1] + ends[:, 1] - starts[:, 0] - ends[:, 0]) / 2
+    return bool(np.polyfit(heights[pair], apart, 1)[0] > 0)
+
+
+def _arms(edges: np.ndarray, runs: np.ndarray, heights: np.ndarray, r: float) -> _Arms | None:
+    """The two strokes of a V on the side of the line where `heights` (px, one per row of
+    `edges`, the rows' run edges) are positive, or None if too few rows show both."""
+    pair = np.nonzero((heights > 0) & (heights <= V_HALF_HEIGHT_MM * r) & (runs == 2))[0]
+    if len(pair) < MIN_V_ROWS:
         return None
-    scatter = VERTEX_SCATTER_MM if len(estimates) == 2 else V_POINT_SCATTER_MM
-    return float(np.mean(estimates)), scatter
+    starts = np.nonzero(edges[pair] == 1)[1].reshape(-1, 2)
+    ends = np.nonzero(edges[pair] == -1)[1].reshape(-1, 2)
+    h = heights[pair]
+    # Where a stroke ends inside the search height (the short arm of a check), its rounded
+    # end narrows the last rows and holds still while the stroke would go on, which tilts
+    # the fit and shifts the point: those narrow end rows are left out.
+    wl, wr = (ends - starts).T
+    whole = ((wl >= V_WHOLE_WIDTH_SHARE * np.median(wl))
+             & (wr >= V_WHOLE_WIDTH_SHARE * np.median(wr)))
+    top = np.argsort(-h)  # from the far end towards the line
+    cut = int(np.argmax(whole[top])) if whole.any() else 0
+    keep = np.ones(len(h), dtype=bool)
+    keep[top[:cut]] = False
+    if keep.sum() >= MIN_V_ROWS and np.ptp(h[keep]) >= V_MIN_HEIGHT_MM * r:
+        h, starts, ends = h[keep], starts[keep], ends[keep]  # (else too little is left)
+    if np.ptp(h) < V_MIN_HEIGHT_MM * r:
+        return None
+    centres = (starts + ends - 1) / 2
+    return _Arms(h, centres[:, 0], centres[:, 1])
+
+
+def _crossing(up: _Arms, down: _Arms, reach: float) -> float | None:
+    """Where an X's two strokes cross (box column), each fitted through its centres on
+    both sides of the line: the upper left arm goes on as the lower right one, and the
+    upper right as the lower left. A hand's stroke bows; a straight line through both sides
+    and one extrapolated from each err to opposite sides of a bowed stroke's crossing, so
+    each stroke is fitted with a bow (a parabola). None if they do not cross within `reach`
+    (px) of the line."""
+    y = np.concatenate([-up.height, down.height])
+    stroke_a = np.polyfit(y, np.concatenate([up.left, down.right]), 2)
+    stroke_b = np.polyfit(y, np.concatenate([up.right, down.left]), 2)
+    roots = np.roots(stroke_a - stroke_b)
+    roots = roots[np.isreal(roots)].real
+    roots = roots[np.abs(roots) <= reach]
+    if roots.size == 0:
+        return None
+    return float(np.polyval(stroke_a, roots[np.argmin(np.abs(roots))]))
+
+
+def _tip(pen: np.ndarray, seen: np.ndarray, offsets: np.ndarray, side: int, r: float
+         ) -> float | None:
+    """The column (box coordinates) of a V's point where its rounded end shows beyond the
+    line, on `side` (a check mark drawn down through the line): the middle of that small
+    end's ink, or None if too little or too much shows there to be one."""
+    far = offsets * side > 0
+    if far.sum() < V_TIP_MIN_PX:
+        return None
+    rows, cols = np.nonzero(seen)
+    rows, cols = rows[far], cols[far]
+    if (np.ptp(cols) > V_TIP_MAX_WIDTH_MM * r
+            or float(np.max(np.abs(offsets[far]))) > V_TIP_MAX_DEPTH_MM * r):
+        return None
+    return float(np.average(cols, weights=pen[rows, cols]))
 
 
 def _pixels(image: np.ndarray, origin: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:

@@ -260,18 +260,42 @@ def _under_stops(frame: LineFrame, stops: np.ndarray) -> np.ndarray:
 def _layered(seen: np.ndarray, mask: np.ndarray, r: float) -> float:
     """Share of the mark's columns that cross SCRIBBLE_STROKES strokes or more (a zig-zag
     scribble; a tick, cross, circle or check crosses at most two). Gaps shorter than
-    STROKE_GAP_MM (grainy pencil), or hidden by the print, do not separate strokes."""
+    STROKE_GAP_MM (grainy pencil) do not separate strokes, nor does the print: a stroke that
+    reaches it from above or below goes on through it, and what shows of a cross's arms
+    above and below it, not reaching it, is two strokes, not three."""
     cols = seen.any(axis=0)
     if not cols.any():
         return 0.0
-    shape = seen.astype(np.uint8)
     k = int(STROKE_GAP_MM * r) | 1
-    across = int(2 * MARK_BRIDGE_MM * r) | 1
-    shape |= cv2.morphologyEx(shape, cv2.MORPH_CLOSE, np.ones((across, 1), np.uint8)) & mask
+    shape = seen.astype(np.uint8)
+    shape |= _reaching_print(shape, mask, k)
     closed = cv2.morphologyEx(shape, cv2.MORPH_CLOSE, np.ones((k, 1), np.uint8))
     starts = np.diff(closed.astype(np.int8), axis=0, prepend=0) == 1
     runs = starts.sum(axis=0)[cols]
     return float(np.mean(runs >= SCRIBBLE_STROKES))
+
+
+def _reaching_print(shape: np.ndarray, mask: np.ndarray, k: int) -> np.ndarray:
+    """Per pixel of the print (`mask`), whether ink lies within `k` px (of its column) of
+    the print's edge just above or just below it: the print hides a stroke going on there."""
+    reach = np.zeros(mask.shape, dtype=np.uint8)
+    masked = np.nonzero(mask.any(axis=1))[0]
+    if masked.size == 0:
+        return reach
+    # Only the rows of the print and one either side matter (most boxes: the line's band).
+    top, bottom = max(int(masked[0]) - 1, 0), min(int(masked[-1]) + 2, mask.shape[0])
+    band = mask[top:bottom]
+    pad_top, pad_bottom = max(top - k, 0), min(bottom + k, mask.shape[0])
+    near = cv2.dilate(shape[pad_top:pad_bottom], np.ones((k, 1), np.uint8))
+    near = near[top - pad_top:bottom - pad_top] > 0
+    rows = np.arange(bottom - top, dtype=np.int32)[:, None]
+    above = np.maximum.accumulate(np.where(band, -1, rows), axis=0)  # last clear row above
+    below = np.minimum.accumulate(np.where(band, len(rows), rows)[::-1], axis=0)[::-1]
+    cols = np.arange(band.shape[1])[None, :]
+    from_above = near[np.maximum(above, 0), cols] & (above >= 0)
+    from_below = near[np.minimum(below, len(rows) - 1), cols] & (below < len(rows))
+    reach[top:bottom] = band & (from_above | from_below)
+    return reach
 
 
 def _meetings(frame: LineFrame, seen: np.ndarray, component: np.ndarray, signed: np.ndarray,

@@ -91,8 +91,14 @@ MIN_V_ROWS = 4  # a V's strokes are fitted through this many rows that cross exa
 V_WHOLE_WIDTH_SHARE = 0.8  # rows narrower than this share of a stroke's median are its rounded end
 V_MIN_HEIGHT_MM = 0.5  # the rows fitted span this height at least, or the slopes are guesses
 V_MIN_SPREAD = 0.4  # px of width per px of height: strokes spreading less are not a V
-VERTEX_SCATTER_MM = 0.5  # an X's crossing, from its strokes on both sides of the line, is less sure
+V_SPREAD_MIN_ROWS = 3  # two strokes drawing apart in this many rows: a V, if one whose point
+#   was not found (its reading goes to a person)
+VERTEX_SCATTER_MM = 0.25  # an X's crossing, its strokes fitted across the line, is less sure
 V_POINT_SCATTER_MM = 1.0  # ...and a V's point, extrapolated from one side, less sure still
+V_TIP_SCATTER_MM = 0.15  # ...unless seen where its rounded end shows beyond the line
+V_TIP_MIN_PX = 3  # ...in this many pixels at least
+V_TIP_MAX_WIDTH_MM = 2.0  # ...no wider than this (a pen's rounded end, blurred)
+V_TIP_MAX_DEPTH_MM = 1.5  # ...reaching no further than this from the line's centre
 MIN_WHOLE_RUNS = 4  # a stroke is fitted through this many rows where it shows whole, at least...
 WHOLE_RUNS_MIN_HEIGHT_MM = 1.5  # ...spanning this height...
 WHOLE_RUNS_MAX_DISTANCE_MM = 3  # ...and coming this close to the line
@@ -110,23 +116,31 @@ DOUBTFUL_RMS_MM = IRREGULAR_RMS_MM + 0.1  # a scatter given to a guessed reading
 NEAR_LINE_MM = 1.5  # a mark that never comes this close to the line is "far"
 FAINT_CONTRAST = 0.22  # marks fainter than this (vs the printed line) are uncertain
 HEAVY_MARK_AREA_MM2 = 26.0  # more ink than any single tick, cross or circle: a scribble
+HEAVY_CONTRAST_POWER = 0.5  # ...its area divided by this power of its contrast when darker than
+#   the print: blur weakens the thin print more than a pen, whose blurred edges then count
+#   as full ink (a thick cross on a blurred photo reached 28 mm2; scribbles 28-52)
 SOLID_MARK_AREA_MM2 = 0.8  # a second mark at least this large makes an item "multiple"
 SMALL_MARK_MM2 = 0.6  # a mark this small is doubted when specks of SPECK_SHARE its size lie near
 SPECK_SHARE = 0.5  # ...specks at least this share of its area: it may be a speck itself
 WIDE_MARK_MM = 8.5  # one mark's ink near the line is narrower than this (crosses: <= 8)
 
 # --- The reading's standard error, calibrated on generated stacks (bench/calibrate.py) ---
-# Fitted by maximum likelihood on six 120-page stacks (seeds 101-106, 2,121 clear readings)
-# and checked on others, so that (reading - truth) / sigma behaves like N(0, 1): see the
-# tables in bench/README.md. A clear mark read by its strokes is good to ~0.04 mm whatever
-# the scan; a V or X read at the meeting of its strokes is less sure, the more so as blur
-# merges them; a stop hiding part of a mark is the largest doubt.
+# Fitted by maximum likelihood on six 120-page stacks (seeds 101-106, 2,124 clear readings)
+# and checked on others (seeds 201-206), so that (reading - truth) / sigma behaves like
+# N(0, 1): see the tables in bench/README.md. A clear mark read by its strokes is good to
+# ~0.04 mm whatever the scan; a V or X read at the meeting of its strokes is less sure; a
+# stop hiding part of a mark is the largest doubt. (The scatter terms were refitted when V
+# and X readings changed, the others held.)
 BASE_SIGMA_MM = 0.031  # a floor: no reading is surer than this
 SIGMA_PER_PIXEL = 0.05  # a share of the image's pixel size (mm): no dependence showed between
 #   3.7 and 8.4 px/mm (as decoded), kept small for coarser images than those
 SIGMA_PER_BLUR = 0.023  # per mm the printed line shows wider than printed (blur)
-SIGMA_PER_SCATTER = 0.026  # a share of the mark's own scatter (mm; an X counts 0.5, a V 1.0)...
-SIGMA_PER_SCATTER_BLUR = 0.53  # ...plus this share of it per mm of blur (blur merges strokes)
+SIGMA_PER_SCATTER = 0.12  # a share of the mark's own scatter (mm; an X counts 0.25, a V's
+#   point 1.0, or 0.15 where it shows past the line): held, as fitted freely it falls to
+#   ~0.01 and leaves V and X readings on sharp scans too sure (|z| up to 3.8 held out)...
+SIGMA_PER_SCATTER_BLUR = 0.0  # ...plus this share of it per mm of blur: the fit gives none (it
+#   was 0.53) now that a V is read at its tip and an X across the line, where blur joining
+#   their strokes no longer shifts the reading
 AT_STOP_SIGMA_MM = 0.047  # added for a mark touching an end stop, which hides part of it...
 AT_STOP_PER_SCATTER = 0.67  # ...plus this share of its scatter
 NO_ENDS_SIGMA_MM = 0.3  # added when the line's ends had to be predicted (too rare to fit)

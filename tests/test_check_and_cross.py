@@ -1,0 +1,80 @@
+"""Check marks and crosses on blurred phone photos: a check mark is read at its point and a
+cross at its crossing, and a thick cross is not taken for a scribble, while a scribble still
+goes to a person. Pages are made with the project's own generator (tests/support/synth.py)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from srsform.form.layout import build_layout
+from srsform.form.pagecode import PageCode
+from srsform.form.templates import load_template
+from srsform.read.ingest import PageRef
+from srsform.read.pipeline import ScanConfig, process_page
+from support.synth import ItemTruth, PenMark, make_page, random_condition, write_stack
+
+SRS = load_template("srs")
+KEYS = [item.key for item in SRS.items]
+
+
+def _photo(tmp_path: Path, marks: list[tuple[PenMark, ...]], seed: int, scan_config: ScanConfig):
+    """A blurred phone photo of an SRS form with these marks, read as `srsform scan` reads it."""
+    layout = build_layout(SRS)
+    items = tuple(ItemTruth(key, item) for key, item in zip(KEYS, marks, strict=True))
+    condition = replace(random_condition(np.random.default_rng(seed), "phone"), blur_px=1.4)
+    code = PageCode(SRS.id, SRS.version, layout.layout_id, f"VXPHOTO{seed:05d}")
+    files = write_stack([make_page(SRS, code, items, condition, seed)], tmp_path)
+    return process_page(PageRef(str(files[0]), 1, "image", 1), scan_config)
+
+
+@pytest.mark.parametrize("seed", [11])
+def test_a_thick_check_mark_on_a_blurred_photo_is_read_at_its_point(
+        tmp_path: Path, scan_config: ScanConfig, seed: int) -> None:
+    # Blur joins a thick pen's two strokes well above their meeting, and the short arm's
+    # rounded end bends its fit: the point extrapolated from the strokes read 0.3-0.6 mm
+    # left of the truth. Where the point shows below the line it is read there.
+    truth = [33.3, 52.6, 71.2, 86.7]
+    marks = [(PenMark("check", x, "black", 0.9),) for x in truth]
+    result = _photo(tmp_path, marks, seed, scan_config)
+    errors = [item.mm - x for item, x in zip(result.items, truth, strict=True)
+              if item.mm is not None]
+    assert len(errors) == len(truth), result.items
+    assert max(abs(e) for e in errors) <= 0.25, errors
+
+
+def test_a_thick_cross_on_a_blurred_photo_is_no_scribble_but_a_scribble_is(
+        tmp_path: Path, scan_config: ScanConfig) -> None:
+    # A 0.9 mm pen on a blurred photo is darker than the blurred print, and its blurred edges
+    # counted as full ink: plain crosses went to a person as "heavy or scribbled ink".
+    truth = [33.3, 52.6, 71.2]
+    marks = [(PenMark("cross", x, "black", 0.9),) for x in truth]
+    marks.append((PenMark("scribble", 86.7, "black", 0.9),))
+    result = _photo(tmp_path, marks, 7, scan_config)
+    for item, x in zip(result.items[:3], truth, strict=True):
+        assert not any("scribbled" in why for why in item.reasons), item
+        assert item.status == "ok" and abs(item.mm - x) <= 0.25, item
+    assert result.items[3].status != "ok", result.items[3]
+
+
+def test_a_check_mark_whose_point_is_not_found_is_not_read_by_a_straight_fit(
+        tmp_path: Path, scan_config: ScanConfig) -> None:
+    # A thick check on a blurred, coarse phone photo (about 4.5 px/mm): its strokes merge
+    # into one blob a millimetre above the line and its point stays inside the print, so
+    # neither the strokes' meeting nor the point is found. A straight fit through the
+    # blob's rows read it 0.47 mm left, with a sigma of 0.06 mm: accepted, wrong by a
+    # score near a boundary. Found on a generated phone stack (seed 901); made again here.
+    from support.synth import plan_stack, render_plan
+
+    plan = plan_stack(120, 901, conditions=("phone",))[71]
+    marks = [("check", 29.46, 0.88), ("cross", 70.69, 0.86), ("check", 2.0, 0.8),
+             ("cross", 97.87, 0.88)]
+    items = tuple(ItemTruth(key, (PenMark(kind, x, "black", width),))
+                  for key, (kind, x, width) in zip(KEYS, marks, strict=True))
+    files = write_stack([render_plan(replace(plan, items=items))], tmp_path)
+    result = process_page(PageRef(str(files[0]), 1, "image", 1), scan_config)
+    check = result.items[0]
+    assert check.status != "ok" or abs(check.mm - 29.46) <= 0.25, check
