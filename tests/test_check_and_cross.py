@@ -14,7 +14,7 @@ from srsform.form.layout import build_layout
 from srsform.form.pagecode import PageCode
 from srsform.form.templates import load_template
 from srsform.read.ingest import PageRef
-from srsform.read.pipeline import ScanConfig, process_page
+from srsform.read.pipeline import ScanConfig, iter_page_refs, process_page
 from support.synth import ItemTruth, PenMark, make_page, random_condition, write_stack
 
 SRS = load_template("srs")
@@ -78,3 +78,25 @@ def test_a_check_mark_whose_point_is_not_found_is_not_read_by_a_straight_fit(
     result = process_page(PageRef(str(files[0]), 1, "image", 1), scan_config)
     check = result.items[0]
     assert check.status != "ok" or abs(check.mm - 29.46) <= 0.25, check
+
+
+@pytest.mark.parametrize(("condition", "seed"), [("office", 1), ("office", 3), ("clean", 1)])
+def test_a_cross_whose_arms_reach_an_end_stop_is_read_where_it_crosses(
+        tmp_path: Path, scan_config: ScanConfig, condition: str, seed: int) -> None:
+    # A cross 3 mm from an end touches the stop with its arms; its strokes still cross in
+    # view. It was read by the middle of its ink, the stop's share guessed: a reading that
+    # went to a person (and could have changed the score had the cross been further in).
+    marks = [("black", 0.5, 3.0), ("blue", 0.7, 96.4), ("pencil", 0.4, 2.8),
+             ("black", 0.9, 96.9)]
+    items = tuple(ItemTruth(key, (PenMark("cross", x, ink, width),))
+                  for key, (ink, width, x) in zip(KEYS, marks, strict=True))
+    code = PageCode(SRS.id, SRS.version, build_layout(SRS).layout_id, f"XSTOP{seed:07d}")
+    page = make_page(SRS, code, items, random_condition(np.random.default_rng(seed), condition),
+                     seed)
+    files = write_stack([page], tmp_path)
+    (ref,) = iter_page_refs([str(f) for f in files if f.suffix != ".jsonl"])
+    result = process_page(ref, scan_config)
+    assert result.status == "ok", result.reasons
+    for item, (_, _, x) in zip(result.items, marks, strict=True):
+        assert item.status == "ok" and item.score == (0 if x < 50 else 10)
+        assert abs(item.mm - x) <= 0.3, (item.key, item.mm, x)

@@ -100,7 +100,8 @@ def judge_marks(marks: list[MarkCandidate]
         # On a speckled copy a speck on the line looks like a small dot: a mark no bigger
         # than the specks beside it is not taken on trust.
         reasons.append("a small mark among specks of its size (toner on a copy?)")
-    if first.touches_stop and NEAR_END_MM <= first.x_mm <= LINE_LENGTH_MM - NEAR_END_MM:
+    if (first.touches_stop and not first.crossing_in_view
+            and NEAR_END_MM <= first.x_mm <= LINE_LENGTH_MM - NEAR_END_MM):
         # Away from the end, a stop that hides part of a mark can change its score (a
         # circle round a point near the end shows only its far side).
         reasons.append("the mark wraps round an end stop, which may hide part of it")

@@ -102,6 +102,12 @@ def locate_crossing(frame: LineFrame, pen: np.ndarray, seen: np.ndarray,
     return (float(c0) - left) * to_mm, distance_px / r, rms
 
 
+def read_at_crossing(scatter_mm: float) -> bool:
+    """Whether `locate_crossing` placed a mark where an X's two strokes cross, fitted on
+    both sides of the line (the only reading given exactly VERTEX_SCATTER_MM)."""
+    return scatter_mm == VERTEX_SCATTER_MM
+
+
 def locate_at_stop(frame: LineFrame, pen: np.ndarray, seen: np.ndarray, under: np.ndarray,
                    stops: np.ndarray, near_stops: np.ndarray, origin: tuple[int, int]
                    ) -> tuple[float, float, float]:

@@ -14,11 +14,18 @@ import numpy as np
 from ...form.layout import Rect
 from ..register import warp_region
 from .line import LineFrame, print_mask
-from .locate import keep_within_ink, locate_at_stop, locate_crossing, locate_half_hidden
+from .locate import (
+    keep_within_ink,
+    locate_at_stop,
+    locate_crossing,
+    locate_half_hidden,
+    read_at_crossing,
+)
 from .medians import median, running_median
 from .model import MarkCandidate
 from .tolerances import (
     BOX_MARGIN_MM,
+    CROSSING_CLEAR_OF_STOP_MM,
     CANDIDATE_AREA_SHARE,
     FIT_HALF_HEIGHT_MM,
     HIDDEN_CROSSING_MM,
@@ -115,8 +122,14 @@ def read_marks(frame: LineFrame) -> tuple[list[MarkCandidate], np.ndarray]:
         if at_stop and under is None:
             under = _under_stops(frame, stops)
         near_span = _near_span(seen, off_line[box], r)
+        # An X whose strokes cross in view, clear of the stop: the stop hides an arm's end,
+        # not where it crosses the line.
+        crossing = (read_at_crossing(rms)
+                    and min(x_mm, frame.geom.length_mm - x_mm) >= CROSSING_CLEAR_OF_STOP_MM)
         # Visible ink near the line wider than a tick: a circle or a cross.
-        if at_stop and near_span is not None and near_span > WIDE_ONE_SIDED_MM:
+        if crossing:
+            pass
+        elif at_stop and near_span is not None and near_span > WIDE_ONE_SIDED_MM:
             x_mm, rms = locate_half_hidden(frame, component | (under[box] > UNDER_STOP_INK),
                                            off_line[box], origin)
         elif at_stop and min(x_mm, frame.geom.length_mm - x_mm) < HIDDEN_CROSSING_MM:
@@ -144,7 +157,7 @@ def read_marks(frame: LineFrame) -> tuple[list[MarkCandidate], np.ndarray]:
                                    else near_span + 1.0 / r,
                                    touches_stop=_hugs_stop(component & near_stops[box],
                                                            signed[box], meeting_band),
-                                   extent_mm=extent))
+                                   extent_mm=extent, crossing_in_view=crossing))
     marks.sort(key=lambda m: -m.area_mm2)
     return marks, stops
 

@@ -24,6 +24,7 @@ class MarkCandidate:
     # Where on the line (mm, with slack) its ink near the line lies, the stop it touches
     # included: wherever it crosses the line, it is within this.
     extent_mm: tuple[float, float] | None = None
+    crossing_in_view: bool = False  # an X read where its strokes cross, clear of the end stops
 
 
 @dataclass(frozen=True)

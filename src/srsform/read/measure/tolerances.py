@@ -59,6 +59,7 @@ THICK_END_GAP_MM = 0.8  # ...looked for this far inside the end stops
 THICK_BASELINE_MM = 12.0  # ...against the line's own thickness over this stretch
 UNDER_STOP_INK = 0.3  # stop pixels this much darker than the other stop's count in a mark's extent
 HIDDEN_CROSSING_MM = 2.0  # a reading this close to an end may lie under its stop
+CROSSING_CLEAR_OF_STOP_MM = 1.5  # an X crossing this far from an end crosses in view of its stop
 STOP_WINDOW_MM = 1.5  # half-width of the window compared around each end stop
 STOP_WINDOW_CLEAR_MM = 0.2  # ...leaving out this much beside the line's band (the line, not a stop)
 STOP_EXTRA_INK_MM2 = 0.5  # one stop with this much more ink than the other is marked...
