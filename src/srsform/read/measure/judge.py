@@ -70,8 +70,12 @@ def judge_marks(marks: list[MarkCandidate]
     if first.inferred:
         reasons.append("an end stop carries extra ink: a mark drawn right over the end?")
     # (Pieces of a mark around an end stop stack up in its columns: not a scribble. A pen
-    # darker than the blurred print counts its blurred edges as full ink.)
-    heavy = first.area_mm2 / max(1.0, first.contrast) ** HEAVY_CONTRAST_POWER
+    # darker than the blurred print counts its blurred edges as full ink: so much is
+    # forgiven a mark read as a cross, whose two strokes were found crossing; not a blob
+    # of another shape, which may be two marks drawn touching, a circle and a stroke.)
+    heavy = first.area_mm2
+    if first.crossing_in_view:
+        heavy /= max(1.0, first.contrast) ** HEAVY_CONTRAST_POWER
     if heavy > HEAVY_MARK_AREA_MM2 or (first.layered > SCRIBBLE_LAYERED and not first.at_stop):
         reasons.append("heavy or scribbled ink: a crossed-out answer?")
     if first.contrast < FAINT_CONTRAST:
