@@ -126,7 +126,7 @@ def test_two_reviewers_never_overwrite_each_other_unseen(served: str, samples_db
 def test_a_page_in_doubt_itself_is_decided_as_a_whole(samples_db: Path, sample_scans: Path,
                                                       tmp_path: Path) -> None:
     again = tmp_path / "again.jpg"  # the same photo as another file: a duplicate page
-    again.write_bytes((sample_scans / "photo-008.jpg").read_bytes() + b"\0")
+    again.write_bytes((sample_scans / "photo-009.jpg").read_bytes() + b"\0")
     CliRunner().invoke(main, ["-q", "scan", str(again), "--db", str(samples_db), "-o", "-"])
     with Store(samples_db) as store:
         entry = next(e for e in review.review_queue(store) if e.page.source == str(again))
@@ -142,11 +142,12 @@ def test_a_page_in_doubt_itself_is_decided_as_a_whole(samples_db: Path, sample_s
             "why": "two clients, one photo?", "seen": view["seen"]},
             {"X-CSRF-Token": view["csrf"]})
         assert status == 200, answer
+        # (photo-009's goals_topics holds two marks: a question the page's own is not)
         assert json.loads(answer)["next"].split("?")[0].endswith(f"/item/{entry.page.page_id}"
-                                                                 "/overall")
+                                                                 "/goals_topics")
     with Store(samples_db) as store:
         left = [e for e in review.review_queue(store) if e.page.page_id == entry.page.page_id]
-    assert [e.key for e in left] == ["overall"]
+    assert [e.key for e in left] == ["goals_topics"]
 
 
 def test_a_score_is_set_from_a_position_in_mm(served: str, samples_db: Path) -> None:
@@ -223,7 +224,7 @@ def test_a_flagged_stack_is_cleared_by_keyboard_alone(served: str, samples_db: P
     with Store(samples_db) as store:
         waiting = review.review_queue(store)
     serials = {(e.page.page_id, e.key): e.page.serial for e in waiting}
-    assert len(waiting) >= 10
+    assert len(waiting) >= 8
     driver = _browser()
     strokes: list[tuple[str, int]] = []
     try:
@@ -261,7 +262,7 @@ def test_a_flagged_stack_is_cleared_by_keyboard_alone(served: str, samples_db: P
                 keys = ["m"]
             else:
                 keys = ["7"]
-            if screenshot is None and serial == "SAMP00000017":  # a cross over the end
+            if screenshot is None and serial == "SAMP00000013":  # ink over an end stop
                 screenshot = tmp_path / SCREENSHOT
                 driver.save_screenshot(str(screenshot))
             strokes.append((view["key"], len(keys)))

@@ -118,9 +118,11 @@ def _score_item(m: LineMeasurement, rounding: str, margin_mm: float) -> ItemScor
         def on_line(mm: float) -> float:
             return min(LINE_LENGTH_MM, max(0.0, mm))
 
-        reasons = [f"{WITHIN_INK_NOTE}: the mark's ink lies at {on_line(first):.1f}-"
-                   f"{on_line(last):.1f} mm, all of which scores {score:g} "
-                   f"({'; '.join(reasons)})"]
+        where = f"{on_line(first):.1f}-{on_line(last):.1f} mm"
+        if on_line(first) == on_line(last):  # (all of it past an end)
+            where = f"the line's end, {on_line(first):.1f} mm"
+        reasons = [f"{WITHIN_INK_NOTE}: the mark's ink lies at {where}, all of which scores "
+                   f"{score:g} ({'; '.join(reasons)})"]
         status = "ok"
     if verdict == "near":
         reasons.append(f"{NEAR_BOUNDARY_NOTE}: {m.mm:.1f} mm, a score boundary within "
