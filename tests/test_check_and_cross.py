@@ -123,3 +123,18 @@ def test_a_circle_and_a_stroke_drawn_touching_on_a_blurred_photo_still_go_to_a_p
     result = process_page(ref, scan_config)
     item = next(i for i in result.items if i.key == "overall")
     assert item.status != "ok", item
+
+
+def test_a_grainy_pencil_stroke_is_no_scribble_a_zigzag_is() -> None:
+    from srsform.read.measure import MarkCandidate
+    from srsform.read.measure.judge import judge_marks
+
+    def mark(area: float) -> MarkCandidate:
+        # A quarter of its columns cross three strokes or more: gaps in grainy pencil, or
+        # the passes of a zig-zag.
+        return MarkCandidate(x_mm=94.5, area_mm2=area, contrast=0.44, distance_mm=0.05,
+                             fit_rms_mm=0.05, layered=0.25, extent_mm=(93.7, 95.4))
+
+    assert judge_marks([mark(1.7)])[0] == "ok"  # a 0.3 mm pencil stroke (seed 205)
+    status, _, reasons, _ = judge_marks([mark(4.3)])  # the smallest generated scribble
+    assert status == "uncertain" and reasons == ["heavy or scribbled ink: a crossed-out answer?"]

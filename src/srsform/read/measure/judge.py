@@ -25,6 +25,7 @@ from .tolerances import (
     NO_MARK_CONFIDENCE,
     NOT_OK_FACTOR,
     SCRIBBLE_LAYERED,
+    SCRIBBLE_MIN_AREA_MM2,
     SIGMA_PER_BLUR,
     SIGMA_PER_PIXEL,
     SIGMA_PER_SCATTER,
@@ -76,7 +77,9 @@ def judge_marks(marks: list[MarkCandidate]
     heavy = first.area_mm2
     if first.crossing_in_view:
         heavy /= max(1.0, first.contrast) ** HEAVY_CONTRAST_POWER
-    if heavy > HEAVY_MARK_AREA_MM2 or (first.layered > SCRIBBLE_LAYERED and not first.at_stop):
+    layered = (first.layered > SCRIBBLE_LAYERED and first.area_mm2 >= SCRIBBLE_MIN_AREA_MM2
+               and not first.at_stop)
+    if heavy > HEAVY_MARK_AREA_MM2 or layered:
         reasons.append("heavy or scribbled ink: a crossed-out answer?")
     if first.contrast < FAINT_CONTRAST:
         reasons.append(f"faint mark (contrast {first.contrast:.2f} of the print)")

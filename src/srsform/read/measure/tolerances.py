@@ -67,7 +67,10 @@ STOP_EXTRA_RATIO = 1.10  # ...and this many times as much
 INFERRED_RMS_MM = 1.0  # the scatter of a mark inferred on a stop: only the stop says where it is
 STROKE_GAP_MM = 0.5  # strokes closer than this in a column are one (grainy pencil)
 SCRIBBLE_STROKES = 3  # a column crossing this many strokes is layered: no tick, cross or circle
-SCRIBBLE_LAYERED = 0.2  # a mark with this share of layered columns is scribbled
+SCRIBBLE_LAYERED = 0.2  # a mark with this share of layered columns is scribbled...
+SCRIBBLE_MIN_AREA_MM2 = 3.0  # ...if it holds this much ink: a zig-zag crossing out an answer
+#   does (generated ones 4.3-50 mm2), a grainy pencil stroke whose gaps look layered does not
+#   (1.7-2.4 mm2 on the calibration stacks)
 MEETING_BAND_MM = 0.5  # ink this close to the line's masked band meets the line
 RING_EDGE_MM = 0.8  # a circle's sides leave the line within this height of its band
 MEETING_GAP_MM = 1.2  # meetings further apart than this are separate
