@@ -25,8 +25,8 @@ from .medians import median, running_median
 from .model import MarkCandidate
 from .tolerances import (
     BOX_MARGIN_MM,
-    CROSSING_CLEAR_OF_STOP_MM,
     CANDIDATE_AREA_SHARE,
+    CROSSING_CLEAR_OF_STOP_MM,
     FIT_HALF_HEIGHT_MM,
     HIDDEN_CROSSING_MM,
     INFERRED_RMS_MM,
@@ -126,16 +126,15 @@ def read_marks(frame: LineFrame) -> tuple[list[MarkCandidate], np.ndarray]:
         # not where it crosses the line.
         crossing = (read_at_crossing(rms)
                     and min(x_mm, frame.geom.length_mm - x_mm) >= CROSSING_CLEAR_OF_STOP_MM)
-        # Visible ink near the line wider than a tick: a circle or a cross.
-        if crossing:
-            pass
-        elif at_stop and near_span is not None and near_span > WIDE_ONE_SIDED_MM:
-            x_mm, rms = locate_half_hidden(frame, component | (under[box] > UNDER_STOP_INK),
-                                           off_line[box], origin)
-        elif at_stop and min(x_mm, frame.geom.length_mm - x_mm) < HIDDEN_CROSSING_MM:
-            # The crossing point may be under the stop: read what shows around it instead.
-            x_mm, distance, rms = locate_at_stop(frame, pen_box, seen, under[box], stops[box],
-                                                 near_stops[box], origin)
+        if at_stop and not crossing:
+            if near_span is not None and near_span > WIDE_ONE_SIDED_MM:
+                # Visible ink near the line wider than a tick: a circle or a cross.
+                x_mm, rms = locate_half_hidden(
+                    frame, component | (under[box] > UNDER_STOP_INK), off_line[box], origin)
+            elif min(x_mm, frame.geom.length_mm - x_mm) < HIDDEN_CROSSING_MM:
+                # The crossing point may be under the stop: read what shows around it.
+                x_mm, distance, rms = locate_at_stop(frame, pen_box, seen, under[box],
+                                                     stops[box], near_stops[box], origin)
         x_mm, rms, extent = keep_within_ink(frame, x_mm, rms, component, origin)
         if at_stop:  # the stop it touches may hide its crossing: the extent reaches the end
             length = frame.geom.length_mm
