@@ -8,11 +8,10 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 from ..form.layout import PRINT_SCALE_TOLERANCE
 from ..records import PAGE_STATUSES
-from .shapes import Box, Label, Line, Shape, nice_ticks
+from .shapes import Box, Label, Line, Plot, Shape, nice_ticks
 
 ITEM_STATUSES = ("ok", "uncertain", "multiple", "missing")  # in the order they are listed
 BAR_COLOUR = "#4a78b5"
@@ -28,25 +27,6 @@ TITLE_ROOM_PT = 14.0  # above a plot, for its title
 BELOW_PT = 26.0  # under a plot: tick labels and the axis's name
 BAR_LEFT_PT = 52.0  # left of a bar plot: the status names
 HIST_LEFT_PT = 30.0  # left of a histogram: its counts and "count"
-
-
-@dataclass(frozen=True)
-class _Plot:
-    """A plot's area (points, y down) and the values at its left and right edges."""
-
-    left: float
-    top: float
-    width: float
-    height: float
-    x_span: tuple[float, float]
-
-    @property
-    def bottom(self) -> float:
-        return self.top + self.height
-
-    def x(self, value: float) -> float:
-        low, high = self.x_span
-        return self.left + (value - low) / (high - low) * self.width
 
 
 def summary_charts(pages: Counter, items: Counter, confidences: Sequence[float],
@@ -81,7 +61,7 @@ def _status_bars(left: float, top: float, width: float, height: float,
                  bars: Sequence[tuple[str, int, str]], title: str) -> list[Shape]:
     """Horizontal bars, one per status from the top, each with its count at its end."""
     most = max([count for _, count, _ in bars] + [1])
-    plot = _Plot(left + BAR_LEFT_PT, top + TITLE_ROOM_PT, width - BAR_LEFT_PT,
+    plot = Plot(left + BAR_LEFT_PT, top + TITLE_ROOM_PT, width - BAR_LEFT_PT,
                  height - TITLE_ROOM_PT - BELOW_PT + 10, (0.0, most * 1.15))
     ticks = [t for t in nice_ticks(most * 1.15, 5) if t <= most * 1.15]
     shapes = _x_axis(plot, [(float(t), f"{t}") for t in ticks], None)
@@ -109,7 +89,7 @@ def _histogram(left: float, top: float, width: float, height: float,
         if edges[0] <= value <= edges[-1]:
             counts[at] += 1
     y_ticks = nice_ticks(max(counts + [1]), 6)
-    plot = _Plot(left + HIST_LEFT_PT, top + TITLE_ROOM_PT, width - HIST_LEFT_PT,
+    plot = Plot(left + HIST_LEFT_PT, top + TITLE_ROOM_PT, width - HIST_LEFT_PT,
                  height - TITLE_ROOM_PT - BELOW_PT, span)
 
     def y(count: float) -> float:
@@ -140,7 +120,7 @@ def _histogram(left: float, top: float, width: float, height: float,
     return shapes
 
 
-def _x_axis(plot: _Plot, ticks: Sequence[tuple[float, str]], name: str | None
+def _x_axis(plot: Plot, ticks: Sequence[tuple[float, str]], name: str | None
             ) -> list[Shape]:
     shapes: list[Shape] = [Line(((plot.left, plot.bottom), (plot.left + plot.width,
                                                            plot.bottom)), AXIS_COLOUR, 0.8)]

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from .clinician import ClientReport, measure_lines
-from .shapes import Box, Dot, Label, Line, Shape, TextWidth, rough_text_width
+from .shapes import Box, Dot, Label, Line, Plot, Shape, TextWidth, rough_text_width
 from .trajectory import Form, Measure
 
 COLOURS = {"outcome": "#1f5f9f", "alliance": "#2a7f45"}
@@ -71,34 +71,6 @@ def client_charts(report: ClientReport, width_pt: float,
     return Charts(width_pt, y, tuple(shapes))
 
 
-@dataclass(frozen=True)
-class _Plot:
-    """A plot's area (points, y down) and the values at its edges."""
-
-    left: float
-    top: float
-    width: float
-    height: float
-    x_span: tuple[float, float]
-    y_span: tuple[float, float]
-
-    @property
-    def right(self) -> float:
-        return self.left + self.width
-
-    @property
-    def bottom(self) -> float:
-        return self.top + self.height
-
-    def x(self, value: float) -> float:
-        low, high = self.x_span
-        return self.left + (value - low) / (high - low) * self.width
-
-    def y(self, value: float) -> float:
-        low, high = self.y_span
-        return self.bottom - (value - low) / (high - low) * self.height
-
-
 def _colour(measure: Measure) -> str:
     return COLOURS.get(measure.template.role or "", OTHER_COLOUR)
 
@@ -111,17 +83,17 @@ def _session_ticks(sessions: Sequence[int], most: int) -> tuple[tuple[float, flo
     return (first - 0.5, last + 0.5), list(range(first, last + 1, step))
 
 
-def _hline(plot: _Plot, value: float, colour: str, width_pt: float,
+def _hline(plot: Plot, value: float, colour: str, width_pt: float,
            dash_pt: tuple[float, ...]) -> Line:
     y = plot.y(value)
     return Line(((plot.left, y), (plot.right, y)), colour, width_pt, dash_pt)
 
 
-def _grid(plot: _Plot, y_ticks: Sequence[int]) -> list[Shape]:
+def _grid(plot: Plot, y_ticks: Sequence[int]) -> list[Shape]:
     return [_hline(plot, value, GRID_COLOUR, 0.5, ()) for value in y_ticks]
 
 
-def _axes(plot: _Plot, x_ticks: Sequence[int], y_ticks: Sequence[int],
+def _axes(plot: Plot, x_ticks: Sequence[int], y_ticks: Sequence[int],
           x_label: str | None = None) -> list[Shape]:
     """The left and bottom axis lines, their ticks and tick labels, and the x axis's name."""
     size = 6.5
@@ -144,7 +116,7 @@ def _axes(plot: _Plot, x_ticks: Sequence[int], y_ticks: Sequence[int],
     return shapes
 
 
-def _series(plot: _Plot, measure: Measure, sessions: Sequence[int],
+def _series(plot: Plot, measure: Measure, sessions: Sequence[int],
             value: Callable[[Form], float | int | None], radius_pt: float) -> list[Shape]:
     """The values joined session to session (broken where a session has none), then a dot
     at each: hollow where the value is provisional."""
@@ -168,7 +140,7 @@ def _series(plot: _Plot, measure: Measure, sessions: Sequence[int],
     return lines + dots
 
 
-def _legend(plot: _Plot, entries: Sequence[tuple[Shape, str]], text_width: TextWidth
+def _legend(plot: Plot, entries: Sequence[tuple[Shape, str]], text_width: TextWidth
             ) -> list[Shape]:
     """A key in the plot's lower left corner on a pale ground: each entry's sample (a line,
     box or dot drawn at the origin, moved into place here) and its text."""
@@ -198,7 +170,7 @@ def _totals_chart(area: tuple[float, float, float, float], measure: Measure,
     template = measure.template
     highest = template.highest_total
     x_span, x_ticks = _session_ticks(sessions, 12)
-    plot = _Plot(*area, x_span, (0.0, highest + 1))
+    plot = Plot(*area, x_span, (0.0, highest + 1))
     y_ticks = list(range(0, int(highest) + 1, 5))
     shapes = _grid(plot, y_ticks)
     legend: list[tuple[Shape, str]] = []
@@ -243,7 +215,7 @@ def _item_chart(area: tuple[float, float, float, float], measure: Measure, index
                 sessions: Sequence[int]) -> list[Shape]:
     template = measure.template
     x_span, x_ticks = _session_ticks(sessions, 6)
-    plot = _Plot(*area, x_span, (-0.5, template.scale.max + 0.5))
+    plot = Plot(*area, x_span, (-0.5, template.scale.max + 0.5))
     y_ticks = list(range(0, template.scale.max + 1, 5))
     shapes = _grid(plot, y_ticks)
     shapes += [_hline(plot, flag["value"], LINE_COLOUR, 0.8, DASHED)

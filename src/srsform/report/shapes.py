@@ -182,3 +182,32 @@ def _svg_shape(shape: Shape) -> str:
 def _n(value: float) -> str:
     """A coordinate to a hundredth of a point, without trailing zeros."""
     return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+@dataclass(frozen=True)
+class Plot:
+    """A plot's area (points, y down) and the values at its edges; `y_span` matters only
+    to plots that place values up their y axis (the audit's bars and histograms don't)."""
+
+    left: float
+    top: float
+    width: float
+    height: float
+    x_span: tuple[float, float]
+    y_span: tuple[float, float] = (0.0, 1.0)
+
+    @property
+    def right(self) -> float:
+        return self.left + self.width
+
+    @property
+    def bottom(self) -> float:
+        return self.top + self.height
+
+    def x(self, value: float) -> float:
+        low, high = self.x_span
+        return self.left + (value - low) / (high - low) * self.width
+
+    def y(self, value: float) -> float:
+        low, high = self.y_span
+        return self.bottom - (value - low) / (high - low) * self.height
