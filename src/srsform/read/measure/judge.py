@@ -146,7 +146,8 @@ def estimate_sigma(mark: MarkCandidate | None, ends_found: bool, image_px_per_mm
     scatter = mark.fit_rms_mm
     sigma = (BASE_SIGMA_MM + SIGMA_PER_PIXEL * pixel_mm + SIGMA_PER_BLUR * blur_mm
              + scatter * (SIGMA_PER_SCATTER + SIGMA_PER_SCATTER_BLUR * blur_mm))
-    if mark.at_stop or mark.touches_stop:
+    if (mark.at_stop or mark.touches_stop) and not mark.crossing_in_view:
+        # (An X read where its strokes cross, in view of the stop, is read as any X.)
         sigma += AT_STOP_SIGMA_MM + AT_STOP_PER_SCATTER * scatter
     if not ends_found:
         sigma += NO_ENDS_SIGMA_MM

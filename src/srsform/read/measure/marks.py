@@ -94,7 +94,9 @@ def read_marks(frame: LineFrame) -> tuple[list[MarkCandidate], np.ndarray]:
     # ...or ink meeting the stop's own ends, straight above or below it.
     stop_caps = near_stops & stops.any(axis=0)[None, :]
     at_stops = stop_core | stop_caps
-    groups = _group_at_stops(frame, labels, count, at_stops)
+    # (Pieces touching a stop anywhere along it are one mark: the stop hides what joins
+    # them, as a stroke crossing it below the line.)
+    groups = _group_at_stops(frame, labels, count, near_stops)
     # Work on each group's bounding box, with room around it for the morphology and the
     # print next to it; helpers get the box's origin to keep zone coordinates.
     margin = int(BOX_MARGIN_MM * r)
@@ -121,6 +123,8 @@ def read_marks(frame: LineFrame) -> tuple[list[MarkCandidate], np.ndarray]:
         at_stop = bool((seen & at_stops[box]).any())
         if at_stop and under is None:
             under = _under_stops(frame, stops)
+        if at_stop:  # (what the stop hides of it is ink of it too)
+            area += _ink_under_stop(component, under[box], stops[box]) / (r * r)
         near_span = _near_span(seen, off_line[box], r)
         # An X whose strokes cross in view, clear of the stop: the stop hides an arm's end,
         # not where it crosses the line.
@@ -164,7 +168,8 @@ def read_marks(frame: LineFrame) -> tuple[list[MarkCandidate], np.ndarray]:
 def _group_at_stops(frame: LineFrame, labels: np.ndarray, count: int, at_stops: np.ndarray
                     ) -> list[list[int]]:
     """The labels of `count` connected pieces of ink grouped into marks: at each end, the
-    pieces touching its stop (`at_stops`) are one mark; every other piece is its own."""
+    pieces touching its stop (`at_stops`: where ink touches it) are one mark; every other
+    piece is its own."""
     groups: list[list[int]] = []
     taken: set[int] = set()
     for end in (frame.left_col, frame.right_col):
@@ -267,6 +272,21 @@ def _under_stops(frame: LineFrame, stops: np.ndarray) -> np.ndarray:
         under[rows, cols] = np.clip(ink[rows, cols] - ink[src_rows[fine], src_cols[fine]],
                                     0.0, 1.0)
     return under
+
+
+def _ink_under_stop(component: np.ndarray, under: np.ndarray, stops: np.ndarray) -> float:
+    """How much pen ink (px of full ink) an end stop hides of a mark touching it (`component`,
+    in a box of the zone, with the stop's `under` ink and its mask `stops` there): the
+    stop's pixels darker than the other stop's by UNDER_STOP_INK or more, in pieces that
+    touch the mark, and not already counted in it (bridged between its visible pieces)."""
+    hidden = ((under > UNDER_STOP_INK) & stops & ~component).astype(np.uint8)
+    if not hidden.any():
+        return 0.0
+    count, labels = cv2.connectedComponents(hidden, connectivity=8)
+    near = cv2.dilate(component.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    touching = np.unique(labels[near & (hidden > 0)])
+    kept = np.isin(labels, touching[touching > 0])
+    return float(np.minimum(under[kept], 1.0).sum())
 
 
 def _layered(seen: np.ndarray, mask: np.ndarray, r: float) -> float:

@@ -1,0 +1,68 @@
+"""Small marks at an end of the line: a dot or a thin pencil stroke on an end stop, which
+hides part of it. Every point within 5 mm of an end scores 0 (or 10), so where exactly such
+a mark crosses does not matter; what does is that it is read as a mark, and the stop's
+share of its ink counts (it was "only a very small or faint speck"), and that a stroke
+crossing the stop below the line is one mark, not a mark and a speck beside it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from srsform.form.layout import build_layout
+from srsform.form.pagecode import PageCode
+from srsform.form.templates import load_bundled, load_template
+from srsform.read.measure import MarkCandidate
+from srsform.read.measure.judge import estimate_sigma
+from srsform.read.pipeline import ScanConfig, iter_page_refs, process_stack
+from srsform.read.score import score_mm
+from support.synth import ItemTruth, PenMark, make_page, random_condition, write_stack
+
+SRS = load_template("srs")
+KEYS = [item.key for item in SRS.items]
+# (kind, true mm, ink, width): a broad dot half under the right-hand stop, a thin pencil
+# stroke slanting across the left-hand one, and their mirror images.
+MARKS = (("dot", 99.54, "black", 1.0), ("slanted", 0.62, "pencil", 0.33),
+         ("dot", 0.45, "black", 1.0), ("slanted", 99.4, "pencil", 0.33))
+SEEDS = (132, 172, 7)
+
+
+@pytest.fixture(scope="module")
+def end_pages(tmp_path_factory: pytest.TempPathFactory) -> list:
+    folder = tmp_path_factory.mktemp("small-ends")
+    layout_id = build_layout(SRS).layout_id
+    pages = []
+    for n, seed in enumerate(SEEDS):
+        items = tuple(ItemTruth(key, (PenMark(kind, x, ink, width),))
+                      for key, (kind, x, ink, width) in zip(KEYS, MARKS, strict=True))
+        code = PageCode(SRS.id, SRS.version, layout_id, f"SMALLEND{n:04d}")
+        pages.append(make_page(SRS, code, items,
+                               random_condition(np.random.default_rng(seed), "clean"), seed))
+    write_stack(pages, folder)
+    files = sorted(str(p) for p in Path(folder).iterdir() if not p.name.endswith(".jsonl"))
+    return list(process_stack(iter_page_refs(files), ScanConfig(templates=tuple(load_bundled()))))
+
+
+def test_small_marks_on_an_end_stop_are_read_and_scored(end_pages: list) -> None:
+    assert len(end_pages) == len(SEEDS)
+    for record in end_pages:
+        for item, (_, x, _, _) in zip(record.items, MARKS, strict=True):
+            assert (item.status, item.score) == ("ok", score_mm(x, "nearest_cm_half_up")), \
+                (record.source, item.key, item.reasons)
+        assert record.status == "ok"
+
+
+def _cross(**more) -> MarkCandidate:
+    return MarkCandidate(x_mm=95.3, area_mm2=15.0, contrast=1.0, distance_mm=0.0,
+                         fit_rms_mm=0.25, **more)
+
+
+def test_a_cross_read_where_its_strokes_cross_is_as_sure_beside_a_stop() -> None:
+    # An X whose arm reaches the stop, its strokes crossing in view 4.7 mm from the end:
+    # the stop hides the arm's end, not the crossing, so its reading is as sure as any X's
+    # (with a stop's doubt added, 3.5 sigma reached 1 mm and sent it to a person).
+    free = estimate_sigma(_cross(), True, 6.0, 0.1)
+    assert estimate_sigma(_cross(at_stop=True, crossing_in_view=True), True, 6.0, 0.1) == free
+    assert estimate_sigma(_cross(at_stop=True), True, 6.0, 0.1) > free + 0.1
