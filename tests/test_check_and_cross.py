@@ -138,3 +138,20 @@ def test_a_grainy_pencil_stroke_is_no_scribble_a_zigzag_is() -> None:
     assert judge_marks([mark(1.7)])[0] == "ok"  # a 0.3 mm pencil stroke (seed 205)
     status, _, reasons, _ = judge_marks([mark(4.3)])  # the smallest generated scribble
     assert status == "uncertain" and reasons == ["heavy or scribbled ink: a crossed-out answer?"]
+
+
+def test_a_zigzag_over_a_tick_is_scribbled_ink_though_little_of_it_is_layered() -> None:
+    from srsform.read.measure import MarkCandidate
+    from srsform.read.measure.judge import judge_marks
+
+    def mark(area: float, layered: float) -> MarkCandidate:
+        return MarkCandidate(x_mm=82.9, area_mm2=area, contrast=0.93, distance_mm=0.05,
+                             fit_rms_mm=0.7, layered=layered, extent_mm=(79.2, 86.8))
+
+    # A zig-zag drawn over a vertical tick (seed 601, page 5): the tick's stroke fills
+    # most columns once, so only 17% of them cross three strokes; but no single tick,
+    # cross or circle holds 24.8 mm2 with any layering.
+    status, _, reasons, _ = judge_marks([mark(24.8, 0.17)])
+    assert status == "uncertain" and reasons == ["heavy or scribbled ink: a crossed-out answer?"]
+    assert judge_marks([mark(24.8, 0.01)])[0] == "ok"  # a big cross or circle: no layers
+    assert judge_marks([mark(12.0, 0.17)])[0] == "ok"  # a heavy tick with a grainy gap

@@ -13,8 +13,10 @@ from .tolerances import (
     FAINT_CONTRAST,
     FULL_CONTRAST,
     HEAVY_CONTRAST_POWER,
+    HEAVY_LAYERED,
     HEAVY_MARK_AREA_MM2,
     IRREGULAR_RMS_MM,
+    LAYERED_HEAVY_AREA_MM2,
     MAX_SIGMA_LOSS,
     MIN_MARK_AREA_MM2,
     MISSING_CONFIDENCE,
@@ -77,8 +79,9 @@ def judge_marks(marks: list[MarkCandidate]
     heavy = first.area_mm2
     if first.crossing_in_view:
         heavy /= max(1.0, first.contrast) ** HEAVY_CONTRAST_POWER
-    layered = (first.layered > SCRIBBLE_LAYERED and first.area_mm2 >= SCRIBBLE_MIN_AREA_MM2
-               and not first.at_stop)
+    layered = not first.at_stop and (
+        (first.layered > SCRIBBLE_LAYERED and first.area_mm2 >= SCRIBBLE_MIN_AREA_MM2)
+        or (first.layered > HEAVY_LAYERED and first.area_mm2 >= LAYERED_HEAVY_AREA_MM2))
     if heavy > HEAVY_MARK_AREA_MM2 or layered:
         reasons.append("heavy or scribbled ink: a crossed-out answer?")
     if first.contrast < FAINT_CONTRAST:

@@ -71,6 +71,10 @@ SCRIBBLE_LAYERED = 0.2  # a mark with this share of layered columns is scribbled
 SCRIBBLE_MIN_AREA_MM2 = 3.0  # ...if it holds this much ink: a zig-zag crossing out an answer
 #   does (generated ones 4.3-50 mm2), a grainy pencil stroke whose gaps look layered does not
 #   (1.7-2.4 mm2 on the calibration stacks)
+LAYERED_HEAVY_AREA_MM2 = 18.0  # a mark holding this much ink (more than all but 1% of ticks)...
+HEAVY_LAYERED = 0.08  # ...is scribbled with this share of layered columns already: a zig-zag
+#   over a tick (24.8 mm2, 0.17 layered) passed as the tick; of 4,500 single marks read on
+#   the bench stacks, none holds 18 mm2 with 0.08 layered (crosses and circles: 0.01 at most)
 MEETING_BAND_MM = 0.5  # ink this close to the line's masked band meets the line
 RING_EDGE_MM = 0.8  # a circle's sides leave the line within this height of its band
 MEETING_GAP_MM = 1.2  # meetings further apart than this are separate
