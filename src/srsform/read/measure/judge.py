@@ -10,6 +10,7 @@ from .tolerances import (
     AT_STOP_SIGMA_MM,
     BASE_SIGMA_MM,
     CONTRAST_POWER,
+    CROSSING_SURE_OF_STOP_MM,
     FAINT_CONTRAST,
     FULL_CONTRAST,
     HEAVY_CONTRAST_POWER,
@@ -149,8 +150,11 @@ def estimate_sigma(mark: MarkCandidate | None, ends_found: bool, image_px_per_mm
     scatter = mark.fit_rms_mm
     sigma = (BASE_SIGMA_MM + SIGMA_PER_PIXEL * pixel_mm + SIGMA_PER_BLUR * blur_mm
              + scatter * (SIGMA_PER_SCATTER + SIGMA_PER_SCATTER_BLUR * blur_mm))
-    if (mark.at_stop or mark.touches_stop) and not mark.crossing_in_view:
-        # (An X read where its strokes cross, in view of the stop, is read as any X.)
+    # (An X read where its strokes cross, well clear of the stop one arm reaches, is read
+    # as surely as any X.)
+    clear_of_stop = (mark.crossing_in_view and min(mark.x_mm, LINE_LENGTH_MM - mark.x_mm)
+                     >= CROSSING_SURE_OF_STOP_MM)
+    if (mark.at_stop or mark.touches_stop) and not clear_of_stop:
         sigma += AT_STOP_SIGMA_MM + AT_STOP_PER_SCATTER * scatter
     if not ends_found:
         sigma += NO_ENDS_SIGMA_MM

@@ -151,6 +151,10 @@ SIGMA_PER_SCATTER_BLUR = 0.0  # ...plus this share of it per mm of blur: the fit
 #   their strokes no longer shifts the reading
 AT_STOP_SIGMA_MM = 0.047  # added for a mark touching an end stop, which hides part of it...
 AT_STOP_PER_SCATTER = 0.67  # ...plus this share of its scatter
+CROSSING_SURE_OF_STOP_MM = 3.0  # ...but not for an X read where its strokes cross this far from
+#   the end: 21 such readings 3.0-5.3 mm from an end on the bench stacks, |z| <= 2.8 without
+#   the stop's share (errors up to 0.21 mm); nearer, 1.5-3 mm from it, errors reached 0.46
+#   mm at sigma 0.07 (the hidden arm pulls the fit)
 NO_ENDS_SIGMA_MM = 0.3  # added when the line's ends had to be predicted (too rare to fit)
 
 # --- Confidence (judge.py) ---
