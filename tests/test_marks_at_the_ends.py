@@ -70,3 +70,31 @@ def test_a_cross_read_where_its_strokes_cross_is_as_sure_beside_a_stop() -> None
     # stop's doubt stays (its score, 10, is clear of any boundary either way).
     near = estimate_sigma(_cross(98.0, at_stop=True, crossing_in_view=True), True, 6.0, 0.1)
     assert near > free + 0.1
+
+
+# A circle drawn round the left-hand stop (its arcs cross the stop 2 mm above and below
+# the line, where the stop's mask cuts them) and one round a point near the right end.
+RINGS = (("circle", 0.06, "pencil", 0.44), ("circle", 0.3, "black", 0.5),
+         ("circle", 99.2, "blue", 0.6), ("circle", 99.9, "pencil", 0.44))
+
+
+def test_a_circle_round_an_end_stop_is_one_mark_at_that_end(tmp_path: Path) -> None:
+    layout_id = build_layout(SRS).layout_id
+    pages = []
+    for n, seed in enumerate((5, 11)):
+        items = tuple(ItemTruth(key, (PenMark(kind, x, ink, width),))
+                      for key, (kind, x, ink, width) in zip(KEYS, RINGS, strict=True))
+        code = PageCode(SRS.id, SRS.version, layout_id, f"RINGEND{n:05d}")
+        pages.append(make_page(SRS, code, items,
+                               random_condition(np.random.default_rng(seed), "office"), seed))
+    write_stack(pages, tmp_path)
+    files = sorted(str(p) for p in tmp_path.iterdir() if not p.name.endswith(".jsonl"))
+    records = list(process_stack(iter_page_refs(files),
+                                 ScanConfig(templates=tuple(load_bundled()))))
+    assert len(records) == 2
+    for record in records:
+        for item, (_, x, _, _) in zip(record.items, RINGS, strict=True):
+            # (Before, its two arcs meeting the line either side of the stop read as "marks
+            # drawn touching each other".)
+            assert (item.status, item.score) == ("ok", score_mm(x, "nearest_cm_half_up")), \
+                (record.source, item.key, item.reasons)
