@@ -59,6 +59,8 @@ from .tolerances import (
     THICK_END_GAP_MM,
     THICK_LINE_MM,
     UNDER_STOP_INK,
+    WEAK_INK_THRESHOLD,
+    WEAK_NOISE_SIGMAS,
     WIDE_ONE_SIDED_MM,
     ZONE_EDGE_PX,
 )
@@ -73,12 +75,17 @@ def read_marks(frame: LineFrame) -> tuple[list[MarkCandidate], np.ndarray]:
     mask, stops = print_mask(frame)
     pen = ink.copy()
     pen[mask] = 0.0
-    visible = (pen > _ink_threshold(pen, mask)).astype(np.uint8)
+    strong, weak = _ink_thresholds(pen, mask)
+    visible = (pen > strong).astype(np.uint8)
     hidden, hidden_weight = _hidden_ink(frame, visible, mask, stops)
     k = int(MARK_CLOSE_MM * r) | 1
     joined = cv2.morphologyEx(visible | hidden, cv2.MORPH_CLOSE,
                               cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
-    count, labels = cv2.connectedComponents(joined, connectivity=8)
+    # Pieces of one faint or grainy stroke are one mark where weaker ink joins them; the
+    # mark is measured on its visible ink only (a blurred pen's halo would widen it).
+    count, labels = cv2.connectedComponents(joined | _faint_links(pen, visible, weak),
+                                            connectivity=8)
+    labels[joined == 0] = 0
     points = cv2.findNonZero(joined)  # (col, row) in raster order, like np.nonzero but faster
     points = np.zeros((0, 2), np.int32) if points is None else points.reshape(-1, 2)
     label_rows, label_cols = points[:, 1], points[:, 0]
@@ -191,15 +198,27 @@ def _box(rows: np.ndarray, cols: np.ndarray, which: np.ndarray, group: list[int]
     return int(rows[0]), int(cols.min()), int(rows[-1]) + 1, int(cols.max()) + 1
 
 
-def _ink_threshold(pen: np.ndarray, mask: np.ndarray) -> float:
-    """INK_THRESHOLD, raised above the paper's own noise (grainy photos, speckled copies)."""
+def _faint_links(pen: np.ndarray, visible: np.ndarray, weak: float) -> np.ndarray:
+    """Ink darker than `weak` connected to visible ink (uint8): where a faint or grainy
+    stroke goes on between its visible pieces."""
+    count, labels = cv2.connectedComponents((pen > weak).astype(np.uint8), connectivity=8)
+    keep = np.zeros(count, dtype=np.uint8)
+    keep[np.unique(labels[visible > 0])] = 1
+    keep[0] = 0
+    return keep[labels]
+
+
+def _ink_thresholds(pen: np.ndarray, mask: np.ndarray) -> tuple[float, float]:
+    """The ink threshold, raised above the paper's own noise (grainy photos, speckled
+    copies), and the weaker one that ink joined to ink above it must pass."""
     step = PAPER_SAMPLE_STEP  # a sample of the paper says as much, faster
     paper = pen[::step, ::step][~mask[::step, ::step]]
     if paper.size == 0:
-        return INK_THRESHOLD
+        return INK_THRESHOLD, WEAK_INK_THRESHOLD
     level = float(median(paper))
     spread = MAD_TO_SIGMA * float(median(np.abs(paper - level)))
-    return max(INK_THRESHOLD, level + NOISE_SIGMAS * spread)
+    return (max(INK_THRESHOLD, level + NOISE_SIGMAS * spread),
+            max(WEAK_INK_THRESHOLD, level + WEAK_NOISE_SIGMAS * spread))
 
 
 def _hidden_ink(frame: LineFrame, visible: np.ndarray, mask: np.ndarray, stops: np.ndarray

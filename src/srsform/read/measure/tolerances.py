@@ -43,6 +43,9 @@ STOP_MASK_TIP_MARGINS = 2  # ...and this many longer at each tip, where blur spr
 # --- Finding the pen marks (marks.py) ---
 NOISE_SIGMAS = 6.0  # ink is darker than the paper's noise by this many standard deviations
 MAD_TO_SIGMA = 1.4826  # a median absolute deviation times this is a standard deviation (normal)
+WEAK_INK_THRESHOLD = 0.07  # ink this dark (of the print) joined to visible ink is part of it:
+#   a faint or grainy pencil stroke fades below INK_THRESHOLD in places, near the line too
+WEAK_NOISE_SIGMAS = 4.0  # ...if also darker than the paper's noise by this many deviations
 PAPER_SAMPLE_STEP = 2  # the paper's noise is read on every 2nd row and column: as telling, quicker
 MIN_MARK_AREA_MM2 = 0.35  # smaller ink is dust or noise
 CANDIDATE_AREA_SHARE = 0.4  # ink under this share of MIN_MARK_AREA_MM2 is not even a speck
