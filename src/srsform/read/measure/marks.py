@@ -163,7 +163,8 @@ def read_marks(frame: LineFrame) -> tuple[list[MarkCandidate], np.ndarray]:
                                    else near_span + 1.0 / r,
                                    touches_stop=_hugs_stop(component & near_stops[box],
                                                            signed[box], meeting_band),
-                                   extent_mm=extent, crossing_in_view=crossing))
+                                   extent_mm=extent, crossing_in_view=crossing,
+                                   length_mm=_reach(seen, r)))
     marks.sort(key=lambda m: -m.area_mm2)
     return marks, stops
 
@@ -374,6 +375,15 @@ def _hugs_stop(contact: np.ndarray, signed: np.ndarray, band: float) -> bool:
     next to the stop): it wraps round the stop's column, as a circle whose far side runs
     down the stop does, and the stop may hide where it crosses the line."""
     return bool((contact & (signed < -band)).any() and (contact & (signed > band)).any())
+
+
+def _reach(seen: np.ndarray, r: float) -> float:
+    """How far (mm) a mark's visible ink reaches: its bounding box's diagonal, pixel
+    centre to pixel centre (a speck's is its width; a stroke's, its length)."""
+    rows, cols = np.nonzero(seen.any(axis=1))[0], np.nonzero(seen.any(axis=0))[0]
+    if rows.size == 0:
+        return 0.0
+    return float(np.hypot(np.ptp(rows), np.ptp(cols))) / r
 
 
 def _near_span(seen: np.ndarray, off_line: np.ndarray, r: float) -> float | None:
