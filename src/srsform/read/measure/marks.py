@@ -81,10 +81,12 @@ def read_marks(frame: LineFrame) -> tuple[list[MarkCandidate], np.ndarray]:
     k = int(MARK_CLOSE_MM * r) | 1
     joined = cv2.morphologyEx(visible | hidden, cv2.MORPH_CLOSE,
                               cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
-    # Pieces of one faint or grainy stroke are one mark where weaker ink joins them; the
-    # mark is measured on its visible ink only (a blurred pen's halo would widen it).
-    count, labels = cv2.connectedComponents(joined | _faint_links(pen, visible, weak),
-                                            connectivity=8)
+    # Pieces of one faint or grainy stroke are one mark where weaker ink joins them, across
+    # the print too; the mark is measured on its visible ink only (a blurred pen's halo
+    # would widen it).
+    reach = _faint_links(pen, visible, weak)
+    reach |= _bridged(reach, r) & mask.astype(np.uint8)
+    count, labels = cv2.connectedComponents(joined | reach, connectivity=8)
     labels[joined == 0] = 0
     points = cv2.findNonZero(joined)  # (col, row) in raster order, like np.nonzero but faster
     points = np.zeros((0, 2), np.int32) if points is None else points.reshape(-1, 2)
@@ -230,17 +232,7 @@ def _hidden_ink(frame: LineFrame, visible: np.ndarray, mask: np.ndarray, stops: 
     Returns where it is (uint8) and how much ink each such pixel stands for (0..1).
     """
     ink, r = frame.ink, frame.px_per_mm
-    k = int(2 * MARK_BRIDGE_MM * r) | 1
-    # Closing only fills in within reach of ink: close just the box around the visible
-    # ink, with room for the kernel twice over (the same result, for a fraction of the work).
-    bridged = np.zeros_like(visible)
-    rows, cols = np.nonzero(visible.any(axis=1))[0], np.nonzero(visible.any(axis=0))[0]
-    if rows.size:
-        box = (slice(max(0, int(rows[0]) - k), int(rows[-1]) + k + 1),
-               slice(max(0, int(cols[0]) - k), int(cols[-1]) + k + 1))
-        bridged[box] = cv2.morphologyEx(visible[box], cv2.MORPH_CLOSE,
-                                        cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
-    hidden = bridged & mask.astype(np.uint8)
+    hidden = _bridged(visible, r) & mask.astype(np.uint8)
     weight = hidden.astype(np.float32)
     line_only = mask & ~stops
     # The sums and maxima over the line need only its band of rows.
@@ -266,6 +258,22 @@ def _hidden_ink(frame: LineFrame, visible: np.ndarray, mask: np.ndarray, stops: 
         weight = weight.astype(spread.dtype)
         weight[rows] = np.maximum(weight[rows], spread)
     return hidden, weight
+
+
+def _bridged(visible: np.ndarray, r: float) -> np.ndarray:
+    """`visible` (uint8) closed over MARK_BRIDGE_MM either side: a stroke's pieces either
+    side of the printed line joined across it."""
+    k = int(2 * MARK_BRIDGE_MM * r) | 1
+    # Closing only fills in within reach of ink: close just the box around the visible
+    # ink, with room for the kernel twice over (the same result, for a fraction of the work).
+    bridged = np.zeros_like(visible)
+    rows, cols = np.nonzero(visible.any(axis=1))[0], np.nonzero(visible.any(axis=0))[0]
+    if rows.size:
+        box = (slice(max(0, int(rows[0]) - k), int(rows[-1]) + k + 1),
+               slice(max(0, int(cols[0]) - k), int(cols[-1]) + k + 1))
+        bridged[box] = cv2.morphologyEx(visible[box], cv2.MORPH_CLOSE,
+                                        cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    return bridged
 
 
 def _under_stops(frame: LineFrame, stops: np.ndarray) -> np.ndarray:
