@@ -36,6 +36,7 @@ from .tolerances import (
     SMALL_MARK_MM2,
     SOLID_MARK_AREA_MM2,
     SPECK_SHARE,
+    STROKE_MIN_LENGTH_MM,
     WIDE_MARK_MM,
 )
 
@@ -50,7 +51,7 @@ def judge_marks(marks: list[MarkCandidate]
     only where the mark crosses the line within its ink (a stop hides part of it, a grainy
     stroke broke up), not what it is, the extent of that ink along the line (mm): then
     the score stands if all of it scores alike (score.py)."""
-    real = [m for m in marks if m.area_mm2 >= MIN_MARK_AREA_MM2]
+    real = [m for m in marks if not _speck(m)]
     if not real:
         if marks:
             return ("uncertain", marks[0], ["only a very small or faint speck near the line"],
@@ -125,6 +126,16 @@ def judge_marks(marks: list[MarkCandidate]
         bounds = (min(m.extent_mm[0] for m in pieces),  # type: ignore[index]
                   max(m.extent_mm[1] for m in pieces))  # type: ignore[index]
     return ("uncertain" if reasons else "ok"), first, reasons, bounds
+
+
+def _speck(mark: MarkCandidate) -> bool:
+    """Whether a candidate is too little ink to be a mark: under MIN_MARK_AREA_MM2, unless
+    it is a faint stroke, as large at its own contrast and STROKE_MIN_LENGTH_MM long (its
+    area, weighted by darkness, undercounts a light pencil; a speck or dust is not long)."""
+    if mark.area_mm2 >= MIN_MARK_AREA_MM2:
+        return False
+    footprint = mark.area_mm2 / max(mark.contrast, FAINT_CONTRAST)
+    return mark.length_mm < STROKE_MIN_LENGTH_MM or footprint < MIN_MARK_AREA_MM2
 
 
 def _overlaps(a: MarkCandidate, b: MarkCandidate) -> bool:

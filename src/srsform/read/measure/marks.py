@@ -59,6 +59,8 @@ from .tolerances import (
     THICK_END_GAP_MM,
     THICK_LINE_MM,
     UNDER_STOP_INK,
+    WEAK_INK_THRESHOLD,
+    WEAK_NOISE_SIGMAS,
     WIDE_ONE_SIDED_MM,
     ZONE_EDGE_PX,
 )
@@ -73,12 +75,19 @@ def read_marks(frame: LineFrame) -> tuple[list[MarkCandidate], np.ndarray]:
     mask, stops = print_mask(frame)
     pen = ink.copy()
     pen[mask] = 0.0
-    visible = (pen > _ink_threshold(pen, mask)).astype(np.uint8)
+    strong, weak = _ink_thresholds(pen, mask)
+    visible = (pen > strong).astype(np.uint8)
     hidden, hidden_weight = _hidden_ink(frame, visible, mask, stops)
     k = int(MARK_CLOSE_MM * r) | 1
     joined = cv2.morphologyEx(visible | hidden, cv2.MORPH_CLOSE,
                               cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
-    count, labels = cv2.connectedComponents(joined, connectivity=8)
+    # Pieces of one faint or grainy stroke are one mark where weaker ink joins them, across
+    # the printed line too; the mark is measured on its visible ink only (a blurred pen's
+    # halo would widen it). Weak ink joining no visible ink labels nothing: it is no mark.
+    faint = (pen > weak).astype(np.uint8)
+    faint |= _bridged_across_line(faint, mask & ~stops, r)
+    count, labels = cv2.connectedComponents(joined | faint, connectivity=8)
+    labels[joined == 0] = 0
     points = cv2.findNonZero(joined)  # (col, row) in raster order, like np.nonzero but faster
     points = np.zeros((0, 2), np.int32) if points is None else points.reshape(-1, 2)
     label_rows, label_cols = points[:, 1], points[:, 0]
@@ -155,7 +164,8 @@ def read_marks(frame: LineFrame) -> tuple[list[MarkCandidate], np.ndarray]:
                                    else near_span + 1.0 / r,
                                    touches_stop=_hugs_stop(component & at_stops[box],
                                                            signed[box], meeting_band),
-                                   extent_mm=extent, crossing_in_view=crossing))
+                                   extent_mm=extent, crossing_in_view=crossing,
+                                   length_mm=_reach(seen, r)))
     marks.sort(key=lambda m: -m.area_mm2)
     return marks, stops
 
@@ -191,15 +201,17 @@ def _box(rows: np.ndarray, cols: np.ndarray, which: np.ndarray, group: list[int]
     return int(rows[0]), int(cols.min()), int(rows[-1]) + 1, int(cols.max()) + 1
 
 
-def _ink_threshold(pen: np.ndarray, mask: np.ndarray) -> float:
-    """INK_THRESHOLD, raised above the paper's own noise (grainy photos, speckled copies)."""
+def _ink_thresholds(pen: np.ndarray, mask: np.ndarray) -> tuple[float, float]:
+    """The ink threshold, raised above the paper's own noise (grainy photos, speckled
+    copies), and the weaker one that ink joined to ink above it must pass."""
     step = PAPER_SAMPLE_STEP  # a sample of the paper says as much, faster
     paper = pen[::step, ::step][~mask[::step, ::step]]
     if paper.size == 0:
-        return INK_THRESHOLD
+        return INK_THRESHOLD, WEAK_INK_THRESHOLD
     level = float(median(paper))
     spread = MAD_TO_SIGMA * float(median(np.abs(paper - level)))
-    return max(INK_THRESHOLD, level + NOISE_SIGMAS * spread)
+    return (max(INK_THRESHOLD, level + NOISE_SIGMAS * spread),
+            max(WEAK_INK_THRESHOLD, level + WEAK_NOISE_SIGMAS * spread))
 
 
 def _hidden_ink(frame: LineFrame, visible: np.ndarray, mask: np.ndarray, stops: np.ndarray
@@ -210,17 +222,7 @@ def _hidden_ink(frame: LineFrame, visible: np.ndarray, mask: np.ndarray, stops: 
     Returns where it is (uint8) and how much ink each such pixel stands for (0..1).
     """
     ink, r = frame.ink, frame.px_per_mm
-    k = int(2 * MARK_BRIDGE_MM * r) | 1
-    # Closing only fills in within reach of ink: close just the box around the visible
-    # ink, with room for the kernel twice over (the same result, for a fraction of the work).
-    bridged = np.zeros_like(visible)
-    rows, cols = np.nonzero(visible.any(axis=1))[0], np.nonzero(visible.any(axis=0))[0]
-    if rows.size:
-        box = (slice(max(0, int(rows[0]) - k), int(rows[-1]) + k + 1),
-               slice(max(0, int(cols[0]) - k), int(cols[-1]) + k + 1))
-        bridged[box] = cv2.morphologyEx(visible[box], cv2.MORPH_CLOSE,
-                                        cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
-    hidden = bridged & mask.astype(np.uint8)
+    hidden = _bridged(visible, r) & mask.astype(np.uint8)
     weight = hidden.astype(np.float32)
     line_only = mask & ~stops
     # The sums and maxima over the line need only its band of rows.
@@ -246,6 +248,36 @@ def _hidden_ink(frame: LineFrame, visible: np.ndarray, mask: np.ndarray, stops: 
         weight = weight.astype(spread.dtype)
         weight[rows] = np.maximum(weight[rows], spread)
     return hidden, weight
+
+
+def _bridged(visible: np.ndarray, r: float) -> np.ndarray:
+    """`visible` (uint8) closed over MARK_BRIDGE_MM either side: a stroke's pieces either
+    side of the printed line joined across it."""
+    k = int(2 * MARK_BRIDGE_MM * r) | 1
+    # Closing only fills in within reach of ink: close just the box around the visible
+    # ink, with room for the kernel twice over (the same result, for a fraction of the work).
+    bridged = np.zeros_like(visible)
+    rows, cols = np.nonzero(visible.any(axis=1))[0], np.nonzero(visible.any(axis=0))[0]
+    if rows.size:
+        box = (slice(max(0, int(rows[0]) - k), int(rows[-1]) + k + 1),
+               slice(max(0, int(cols[0]) - k), int(cols[-1]) + k + 1))
+        bridged[box] = cv2.morphologyEx(visible[box], cv2.MORPH_CLOSE,
+                                        cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    return bridged
+
+
+def _bridged_across_line(ink: np.ndarray, line: np.ndarray, r: float) -> np.ndarray:
+    """Where the printed line (`line`) hides a stroke of `ink` (uint8) going on across it:
+    `_bridged` on the rows within its reach of the line only (the same there, quicker).
+    (A square instead of its disc, quicker still, joined a circle on a blurred photo to the
+    line's own blur beyond the mask, 5 mm away.)"""
+    k = int(2 * MARK_BRIDGE_MM * r) | 1
+    bridged = np.zeros_like(ink)
+    rows = np.nonzero(line.any(axis=1))[0]
+    if rows.size:
+        band = slice(max(0, int(rows[0]) - k), int(rows[-1]) + k + 1)
+        bridged[band] = _bridged(ink[band], r) & line[band]
+    return bridged
 
 
 def _under_stops(frame: LineFrame, stops: np.ndarray) -> np.ndarray:
@@ -370,6 +402,15 @@ def _hugs_stop(contact: np.ndarray, signed: np.ndarray, band: float) -> bool:
     next to the stop): it wraps round the stop's column, as a circle whose far side runs
     down the stop does, and the stop may hide where it crosses the line."""
     return bool((contact & (signed < -band)).any() and (contact & (signed > band)).any())
+
+
+def _reach(seen: np.ndarray, r: float) -> float:
+    """How far (mm) a mark's visible ink reaches: its bounding box's diagonal, pixel
+    centre to pixel centre (a speck's is its width; a stroke's, its length)."""
+    rows, cols = np.nonzero(seen.any(axis=1))[0], np.nonzero(seen.any(axis=0))[0]
+    if rows.size == 0:
+        return 0.0
+    return float(np.hypot(np.ptp(rows), np.ptp(cols))) / r
 
 
 def _near_span(seen: np.ndarray, off_line: np.ndarray, r: float) -> float | None:

@@ -25,6 +25,7 @@ class MarkCandidate:
     # included: wherever it crosses the line, it is within this.
     extent_mm: tuple[float, float] | None = None
     crossing_in_view: bool = False  # an X read where its strokes cross, clear of the end stops
+    length_mm: float = 0.0  # how far its visible ink reaches, corner to corner of its box
 
 
 @dataclass(frozen=True)

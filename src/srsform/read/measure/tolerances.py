@@ -43,8 +43,14 @@ STOP_MASK_TIP_MARGINS = 2  # ...and this many longer at each tip, where blur spr
 # --- Finding the pen marks (marks.py) ---
 NOISE_SIGMAS = 6.0  # ink is darker than the paper's noise by this many standard deviations
 MAD_TO_SIGMA = 1.4826  # a median absolute deviation times this is a standard deviation (normal)
+WEAK_INK_THRESHOLD = 0.07  # ink this dark (of the print) joined to visible ink is part of it:
+#   a faint or grainy pencil stroke fades below INK_THRESHOLD in places, near the line too
+WEAK_NOISE_SIGMAS = 4.0  # ...if also darker than the paper's noise by this many deviations
 PAPER_SAMPLE_STEP = 2  # the paper's noise is read on every 2nd row and column: as telling, quicker
-MIN_MARK_AREA_MM2 = 0.35  # smaller ink is dust or noise
+MIN_MARK_AREA_MM2 = 0.35  # smaller ink is dust or noise...
+STROKE_MIN_LENGTH_MM = 1.5  # ...unless a stroke this long as large at its own contrast: a light
+#   pencil touch (0.34 mm2 of ink at contrast 0.31, 4 mm long); toner specks reach 1.3 mm
+#   and 0.18-0.29 mm2 at their own contrast (copies and faxes of the target stacks)
 CANDIDATE_AREA_SHARE = 0.4  # ink under this share of MIN_MARK_AREA_MM2 is not even a speck
 MARK_BRIDGE_MM = 1.0  # a stroke's pieces either side of the printed line are joined
 MARK_CLOSE_MM = 0.45  # gaps in grainy or broken strokes up to this are closed
