@@ -62,7 +62,9 @@ def judge_marks(marks: list[MarkCandidate]
     # Pieces at the same end as the first (either side of its stop) score as it does.
     real = [first, *(m for m in real[1:] if not _same_end(first, m))]
     competing = [m for m in real[1:] if m.area_mm2 >= SOLID_MARK_AREA_MM2]
-    if first.meetings and not first.at_stop:
+    # (A mark round an end stop meets the line either side of it: one mark, read by its
+    # ink around the stop.)
+    if first.meetings and not (first.at_stop or first.touches_stop):
         where = ", ".join(f"{x:.0f} mm" for x in first.meetings)
         return ("multiple", None, [f"marks drawn touching each other meet the line at {where}"],
                 None)

@@ -97,10 +97,14 @@ def read_marks(frame: LineFrame) -> tuple[list[MarkCandidate], np.ndarray]:
     # shows on: the stop hides what joins it (the middle of a tick drawn over it, the arcs
     # of a circle round it, a stroke crossing it below the line). (Two marks at one end
     # would score the same anyway.)
-    at_stops = cv2.dilate(stops.astype(np.uint8),
-                          np.ones((NEAR_STOP_KERNEL_PX, NEAR_STOP_KERNEL_PX), np.uint8)) > 0
+    near_stops = cv2.dilate(stops.astype(np.uint8),
+                            np.ones((NEAR_STOP_KERNEL_PX, NEAR_STOP_KERNEL_PX), np.uint8)) > 0
     meeting_band = frame.half_thickness_px + (PRINT_MASK_MARGIN_MM + MEETING_BAND_MM) * r
-    groups = _group_at_stops(frame, labels, count, at_stops)
+    groups = _group_at_stops(frame, labels, count, near_stops)
+    # But only ink at a stop near the line can have its crossing point hidden by it, or ink
+    # meeting the stop's own ends, straight above or below it (a check's arm passing the
+    # stop 3 mm up is read as any check).
+    at_stops = near_stops & ((off_line <= FIT_HALF_HEIGHT_MM * r) | stops.any(axis=0)[None, :])
     # Work on each group's bounding box, with room around it for the morphology and the
     # print next to it; helpers get the box's origin to keep zone coordinates.
     margin = int(BOX_MARGIN_MM * r)
@@ -142,7 +146,7 @@ def read_marks(frame: LineFrame) -> tuple[list[MarkCandidate], np.ndarray]:
             elif min(x_mm, frame.geom.length_mm - x_mm) < HIDDEN_CROSSING_MM:
                 # The crossing point may be under the stop: read what shows around it.
                 x_mm, distance, rms = locate_at_stop(frame, pen_box, seen, under[box],
-                                                     stops[box], at_stops[box], origin)
+                                                     stops[box], near_stops[box], origin)
         x_mm, rms, extent = keep_within_ink(frame, x_mm, rms, component, origin)
         if at_stop:  # the stop it touches may hide its crossing: the extent reaches the end
             length = frame.geom.length_mm
@@ -162,7 +166,7 @@ def read_marks(frame: LineFrame) -> tuple[list[MarkCandidate], np.ndarray]:
                                        and box_right >= width - ZONE_EDGE_PX),
                                    near_width_mm=0.0 if near_span is None
                                    else near_span + 1.0 / r,
-                                   touches_stop=_hugs_stop(component & at_stops[box],
+                                   touches_stop=_hugs_stop(component & near_stops[box],
                                                            signed[box], meeting_band),
                                    extent_mm=extent, crossing_in_view=crossing,
                                    length_mm=_reach(seen, r)))
