@@ -174,10 +174,10 @@ def read_marks(frame: LineFrame) -> tuple[list[MarkCandidate], np.ndarray]:
     return marks, stops
 
 
-def _group_at_stops(frame: LineFrame, labels: np.ndarray, count: int, at_stops: np.ndarray
+def _group_at_stops(frame: LineFrame, labels: np.ndarray, count: int, near_stops: np.ndarray
                     ) -> list[list[int]]:
     """The labels of `count` connected pieces of ink grouped into marks: at each end, the
-    pieces touching its stop (`at_stops`: where ink touches it) are one mark; every other
+    pieces touching its stop (`near_stops`, anywhere along it) are one mark; every other
     piece is its own."""
     groups: list[list[int]] = []
     taken: set[int] = set()
@@ -187,7 +187,7 @@ def _group_at_stops(frame: LineFrame, labels: np.ndarray, count: int, at_stops: 
         if span.size == 0:
             continue
         cut = slice(int(span[0]), int(span[-1]) + 1)
-        touching = [int(label) for label in np.unique(labels[:, cut][at_stops[:, cut]])
+        touching = [int(label) for label in np.unique(labels[:, cut][near_stops[:, cut]])
                     if label > 0 and int(label) not in taken]
         if touching:
             groups.append(touching)
