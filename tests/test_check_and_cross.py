@@ -155,3 +155,35 @@ def test_a_zigzag_over_a_tick_is_scribbled_ink_though_little_of_it_is_layered() 
     assert status == "uncertain" and reasons == ["heavy or scribbled ink: a crossed-out answer?"]
     assert judge_marks([mark(24.8, 0.01)])[0] == "ok"  # a big cross or circle: no layers
     assert judge_marks([mark(12.0, 0.17)])[0] == "ok"  # a heavy tick with a grainy gap
+
+
+def test_two_marks_whose_ink_joins_near_the_line_meet_it_twice() -> None:
+    import cv2
+    import numpy as np
+
+    from srsform.read.measure.marks import _split_at_ridges
+
+    # 8 px/mm, the line's centre at row 40, its print masked 6 px either side, and a
+    # blurred scan's thin strip of the print's own edge beyond the mask (2 px) joining
+    # everything near the line. A tick at column 60 and a check whose point touches the
+    # line at column 78 (2.25 mm on), its short arm reaching the tick 2 mm above the line:
+    # ink near the line all the way (no gap of MEETING_GAP_MM), but between the tick and
+    # the check's point it leaves the line by more than MEETING_RIDGE_MM.
+    def meetings(ink: np.ndarray) -> list:
+        ink = ink.copy()
+        ink[34:47] = 0  # the print hides the pen there
+        ink[32:34, 40:130] = 1  # the print's blurred edge
+        ink[47:49, 40:130] = 1
+        signed = np.arange(80, dtype=np.float32)[:, None] - 40 + np.zeros((1, 140), np.float32)
+        cols = np.nonzero((ink.astype(bool) & (np.abs(signed) <= 8)).any(axis=0))[0]
+        return _split_at_ridges(cols, ink.astype(bool), signed, 6.0, 8.0)
+
+    tick = np.zeros((80, 140), np.uint8)
+    cv2.line(tick, (60, 10), (60, 70), 1, 3)
+    check = np.zeros_like(tick)
+    cv2.line(check, (78, 38), (61, 22), 1, 3)  # its short arm, up to the tick
+    cv2.line(check, (78, 38), (115, 0), 1, 3)  # its long arm
+    parts = meetings(tick | check)
+    assert len(parts) == 2 and 62 < parts[1].min() < 72  # (cut between the two)
+    assert len(meetings(check)) == 1  # a check alone meets the line once...
+    assert len(meetings(tick)) == 1  # ...as does a tick

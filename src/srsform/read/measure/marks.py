@@ -27,6 +27,7 @@ from .tolerances import (
     BOX_MARGIN_MM,
     CANDIDATE_AREA_SHARE,
     CROSSING_CLEAR_OF_STOP_MM,
+    EDGE_STRIP_PX,
     FIT_HALF_HEIGHT_MM,
     HIDDEN_CROSSING_MM,
     INFERRED_RMS_MM,
@@ -37,6 +38,9 @@ from .tolerances import (
     MARK_CONTRAST_PERCENTILE,
     MEETING_BAND_MM,
     MEETING_GAP_MM,
+    MEETING_RIDGE_MM,
+    MEETING_RIDGE_WIDTH_MM,
+    MEETING_TOUCH_MM,
     MIN_MARK_AREA_MM2,
     NEAR_STOP_KERNEL_PX,
     NOISE_SIGMAS,
@@ -372,6 +376,9 @@ def _meetings(frame: LineFrame, seen: np.ndarray, component: np.ndarray, signed:
     if cols.size == 0:
         return ()
     groups = np.split(cols, np.nonzero(np.diff(cols) > MEETING_GAP_MM * r)[0] + 1)
+    edge = frame.half_thickness_px + PRINT_MASK_MARGIN_MM * r
+    groups = [part for cols in groups
+              for part in _split_at_ridges(cols, component, signed, edge, r)]
     if len(groups) < 2:
         return ()
     left, length_px, length_mm = frame.left_col, frame.length_px, frame.geom.length_mm
@@ -380,6 +387,31 @@ def _meetings(frame: LineFrame, seen: np.ndarray, component: np.ndarray, signed:
             return tuple((float((g + origin[1]).mean()) - left) * length_mm / length_px
                          for g in groups)
     return ()
+
+
+def _split_at_ridges(cols: np.ndarray, ink: np.ndarray, signed: np.ndarray, edge: float,
+                     r: float) -> list[np.ndarray]:
+    """One run of columns where a mark's ink comes near the line, split where the ink
+    leaves the line between two places it touches it (the print's edge at `edge` px from
+    the line's centre): over MEETING_RIDGE_WIDTH_MM of columns or more, none touching, ink
+    in every one, reaching MEETING_RIDGE_MM beyond the print. A tick beside a check whose
+    arm joins it, a cross beside a check: their meetings lie closer than MEETING_GAP_MM,
+    the ink near the line between them being that arm. `ink` is the mark with its grainy
+    gaps closed (a hole is no ridge)."""
+    beyond = ink[:, cols] & (np.abs(signed[:, cols]) > edge)
+    # (Without the blurred print's own edge, a thin strip along it that a blurred scan
+    # shows beyond the mask: strokes are taller than that in every column they cross.)
+    strokes = cv2.morphologyEx(beyond.astype(np.uint8), cv2.MORPH_OPEN,
+                               np.ones((EDGE_STRIP_PX + 1, 1), np.uint8))
+    dist = np.where(strokes > 0, np.abs(signed[:, cols]), np.inf).min(axis=0)
+    touching = np.nonzero(dist <= edge + MEETING_TOUCH_MM * r)[0]
+    cuts = []
+    for a, b in zip(touching[:-1], touching[1:], strict=True):
+        between = dist[a + 1:b]
+        if (between.size >= MEETING_RIDGE_WIDTH_MM * r and np.isfinite(between).all()
+                and float(between.max()) >= edge + MEETING_RIDGE_MM * r):
+            cuts.append((a + b + 1) // 2)
+    return np.split(cols, cuts) if cuts else [cols]
 
 
 def _ring_between(ink: np.ndarray, signed: np.ndarray, band: float, first: np.ndarray,
