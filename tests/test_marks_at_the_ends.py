@@ -29,20 +29,24 @@ MARKS = (("dot", 99.54, "black", 1.0), ("slanted", 0.62, "pencil", 0.33),
 SEEDS = (132, 172, 7)
 
 
-@pytest.fixture(scope="module")
-def end_pages(tmp_path_factory: pytest.TempPathFactory) -> list:
-    folder = tmp_path_factory.mktemp("small-ends")
+def _read_pages(folder: Path, marks: tuple, seeds: tuple[int, ...], condition: str) -> list:
+    """Pages with one of `marks` on each line, made with `seeds` under `condition`, read."""
     layout_id = build_layout(SRS).layout_id
     pages = []
-    for n, seed in enumerate(SEEDS):
+    for n, seed in enumerate(seeds):
         items = tuple(ItemTruth(key, (PenMark(kind, x, ink, width),))
-                      for key, (kind, x, ink, width) in zip(KEYS, MARKS, strict=True))
-        code = PageCode(SRS.id, SRS.version, layout_id, f"SMALLEND{n:04d}")
+                      for key, (kind, x, ink, width) in zip(KEYS, marks, strict=True))
+        code = PageCode(SRS.id, SRS.version, layout_id, f"ATTHEEND{n:04d}")
         pages.append(make_page(SRS, code, items,
-                               random_condition(np.random.default_rng(seed), "clean"), seed))
+                               random_condition(np.random.default_rng(seed), condition), seed))
     write_stack(pages, folder)
-    files = sorted(str(p) for p in Path(folder).iterdir() if not p.name.endswith(".jsonl"))
+    files = sorted(str(p) for p in folder.iterdir() if not p.name.endswith(".jsonl"))
     return list(process_stack(iter_page_refs(files), ScanConfig(templates=tuple(load_bundled()))))
+
+
+@pytest.fixture(scope="module")
+def end_pages(tmp_path_factory: pytest.TempPathFactory) -> list:
+    return _read_pages(tmp_path_factory.mktemp("small-ends"), MARKS, SEEDS, "clean")
 
 
 def test_small_marks_on_an_end_stop_are_read_and_scored(end_pages: list) -> None:
@@ -79,18 +83,7 @@ RINGS = (("circle", 0.06, "pencil", 0.44), ("circle", 0.3, "black", 0.5),
 
 
 def test_a_circle_round_an_end_stop_is_one_mark_at_that_end(tmp_path: Path) -> None:
-    layout_id = build_layout(SRS).layout_id
-    pages = []
-    for n, seed in enumerate((5, 11)):
-        items = tuple(ItemTruth(key, (PenMark(kind, x, ink, width),))
-                      for key, (kind, x, ink, width) in zip(KEYS, RINGS, strict=True))
-        code = PageCode(SRS.id, SRS.version, layout_id, f"RINGEND{n:05d}")
-        pages.append(make_page(SRS, code, items,
-                               random_condition(np.random.default_rng(seed), "office"), seed))
-    write_stack(pages, tmp_path)
-    files = sorted(str(p) for p in tmp_path.iterdir() if not p.name.endswith(".jsonl"))
-    records = list(process_stack(iter_page_refs(files),
-                                 ScanConfig(templates=tuple(load_bundled()))))
+    records = _read_pages(tmp_path, RINGS, (5, 11), "office")
     assert len(records) == 2
     for record in records:
         for item, (_, x, _, _) in zip(record.items, RINGS, strict=True):
