@@ -18,7 +18,15 @@ from srsform.read.measure import MarkCandidate
 from srsform.read.measure.judge import estimate_sigma
 from srsform.read.pipeline import ScanConfig, iter_page_refs, process_stack
 from srsform.read.score import score_mm
-from support.synth import ItemTruth, PenMark, make_page, random_condition, write_stack
+from support.synth import (
+    ItemTruth,
+    PenMark,
+    make_page,
+    plan_stack,
+    random_condition,
+    render_plan,
+    write_stack,
+)
 
 SRS = load_template("srs")
 KEYS = [item.key for item in SRS.items]
@@ -30,12 +38,13 @@ SEEDS = (132, 172, 7)
 
 
 def _read_pages(folder: Path, marks: tuple, seeds: tuple[int, ...], condition: str) -> list:
-    """Pages with one of `marks` on each line, made with `seeds` under `condition`, read."""
+    """Pages with one of `marks` on each line (None: left blank), made with `seeds` under
+    `condition`, read."""
     layout_id = build_layout(SRS).layout_id
     pages = []
     for n, seed in enumerate(seeds):
-        items = tuple(ItemTruth(key, (PenMark(kind, x, ink, width),))
-                      for key, (kind, x, ink, width) in zip(KEYS, marks, strict=True))
+        items = tuple(ItemTruth(key, (PenMark(*mark),) if mark else ())
+                      for key, mark in zip(KEYS, marks, strict=True))
         code = PageCode(SRS.id, SRS.version, layout_id, f"ATTHEEND{n:04d}")
         pages.append(make_page(SRS, code, items,
                                random_condition(np.random.default_rng(seed), condition), seed))
@@ -91,3 +100,30 @@ def test_a_circle_round_an_end_stop_is_one_mark_at_that_end(tmp_path: Path) -> N
             # drawn touching each other".)
             assert (item.status, item.score) == ("ok", score_mm(x, "nearest_cm_half_up")), \
                 (record.source, item.key, item.reasons)
+
+
+HINT = "end stop carries a little more ink than the other"
+
+
+@pytest.mark.parametrize(("index", "key"), [(96, "overall"), (196, "relationship")])
+def test_a_stroke_hidden_in_an_end_stop_is_missing_with_a_hint(
+        tmp_path: Path, index: int, key: str) -> None:
+    # Pencil strokes 0.6 and 0.4 mm wide hugging a stop (99.87 and 0.19 mm, seed 601): no
+    # ink shows beyond the stop's mask, so nothing is read; but the person confirming a
+    # blank is told that one stop holds a little more ink than the other.
+    plan = plan_stack(index + 1, 601, conditions=("clean",))[index]
+    truth = next(item for item in plan.items if item.key == key)
+    assert truth.marks[0].ink == "pencil"
+    files = write_stack([render_plan(plan)], tmp_path)
+    (record,) = process_stack(iter_page_refs([str(f) for f in files if f.suffix != ".jsonl"]),
+                              ScanConfig(templates=tuple(load_bundled())))
+    item = next(i for i in record.items if i.key == key)
+    assert item.status == "missing" and any(HINT in r for r in item.reasons), item
+    side = "right" if truth.marks[0].x_mm > 50 else "left"
+    assert any(f"the {side}-hand" in r for r in item.reasons)
+
+
+def test_a_line_left_blank_carries_no_hint(tmp_path: Path) -> None:
+    (record,) = _read_pages(tmp_path, (None, MARKS[1], None, None), (3,), "office")
+    assert [i.status for i in record.items] == ["missing", "ok", "missing", "missing"]
+    assert all(i.reasons == () for i in record.items if i.status == "missing")

@@ -15,9 +15,9 @@ from ...form.layout import LineGeom, line_mm
 from ..register import warp_region
 from .judge import STREAK_REASON, estimate_confidence, estimate_sigma, judge_marks
 from .line import LineFrame, find_line, find_stop, ink_darkness
-from .marks import find_marked_stop, read_marks, streak_through
+from .marks import find_marked_stop, read_marks, stop_extra_ink, streak_through
 from .model import LineMeasurement, MarkCandidate
-from .tolerances import NEAR_END_MM, WORK_PX_PER_MM
+from .tolerances import NEAR_END_MM, STOP_HINT_INK_MM2, STOP_HINT_RATIO, WORK_PX_PER_MM
 
 __all__ = ["LineMeasurement", "MarkCandidate", "measure_line"]
 
@@ -64,6 +64,15 @@ def measure_line(gray: np.ndarray, homography: np.ndarray, geom: LineGeom,
     if not any(m.at_stop for m in marks):
         marks += find_marked_stop(frame, stops)
     status, chosen, more, bounds = judge_marks(marks)
+    if status == "missing":
+        # No mark found; but a pencil stroke or a dot lying wholly within an end stop's
+        # mask shows only as a little extra ink there: the person confirming a blank
+        # is told where to look.
+        x_mm, extra, ratio = stop_extra_ink(frame, stops)
+        if extra >= STOP_HINT_INK_MM2 and ratio >= STOP_HINT_RATIO:
+            side = "left" if x_mm == 0.0 else "right"
+            more = [f"the {side}-hand end stop carries a little more ink than the other "
+                    f"({extra:.2f} mm2): a mark drawn over it?"]
     if not ends_found:  # (its ink bounds where it crosses only between ends found)
         bounds = None
     reasons += more

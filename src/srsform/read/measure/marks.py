@@ -462,6 +462,16 @@ def find_marked_stop(frame: LineFrame, stops: np.ndarray) -> list[MarkCandidate]
     Both stops are printed alike, so a mark drawn right over one, hidden by the stop's
     mask, still shows as extra ink inside that mask.
     """
+    x_mm, extra, ratio = stop_extra_ink(frame, stops)
+    if extra < STOP_EXTRA_INK_MM2 or ratio < STOP_EXTRA_RATIO:
+        return []
+    return [MarkCandidate(x_mm=x_mm, area_mm2=extra, contrast=1.0, distance_mm=0.0,
+                          fit_rms_mm=INFERRED_RMS_MM, at_stop=True, inferred=True)]
+
+
+def stop_extra_ink(frame: LineFrame, stops: np.ndarray) -> tuple[float, float, float]:
+    """Which end stop holds more ink (its x in mm: 0 or the line's length), how much more
+    (mm2 of full ink, beside the line's band) and how many times as much as the other."""
     ink, r = frame.ink, frame.px_per_mm
     masses = []
     cols = np.arange(ink.shape[1], dtype=np.float32)
@@ -470,11 +480,8 @@ def find_marked_stop(frame: LineFrame, stops: np.ndarray) -> list[MarkCandidate]
         window = stops & off_line & (np.abs(cols - end) < STOP_WINDOW_MM * r)[None, :]
         masses.append(float(np.minimum(ink[window], 1.0).sum()) / (r * r))
     small, large = sorted(masses)
-    if large - small < STOP_EXTRA_INK_MM2 or large < STOP_EXTRA_RATIO * small:
-        return []
     x_mm = 0.0 if masses[0] > masses[1] else frame.geom.length_mm
-    return [MarkCandidate(x_mm=x_mm, area_mm2=large - small, contrast=1.0, distance_mm=0.0,
-                          fit_rms_mm=INFERRED_RMS_MM, at_stop=True, inferred=True)]
+    return x_mm, large - small, large / max(small, 1e-6)
 
 
 def streak_through(gray: np.ndarray, homography: np.ndarray, zone: Rect, x_mm: float,

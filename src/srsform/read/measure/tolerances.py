@@ -70,6 +70,11 @@ STOP_WINDOW_MM = 1.5  # half-width of the window compared around each end stop
 STOP_WINDOW_CLEAR_MM = 0.2  # ...leaving out this much beside the line's band (the line, not a stop)
 STOP_EXTRA_INK_MM2 = 0.5  # one stop with this much more ink than the other is marked...
 STOP_EXTRA_RATIO = 1.10  # ...and this many times as much
+STOP_HINT_INK_MM2 = 0.25  # a line read blank whose one stop has this much more ink...
+STOP_HINT_RATIO = 1.05  # ...and this many times as much is said to (a hint, its status stays
+#   missing): pencil strokes wholly within a stop's mask showed 0.29-0.44 mm2; no blank item
+#   of the target or clean-only stacks reached 0.25 (clean ones 0.16 at most, other items
+#   on office scans 0.36, on phone photos and copies 0.65: a hint, not a mark)
 INFERRED_RMS_MM = 1.0  # the scatter of a mark inferred on a stop: only the stop says where it is
 STROKE_GAP_MM = 0.5  # strokes closer than this in a column are one (grainy pencil)
 SCRIBBLE_STROKES = 3  # a column crossing this many strokes is layered: no tick, cross or circle
