@@ -65,7 +65,7 @@ def measure_line(gray: np.ndarray, homography: np.ndarray, geom: LineGeom,
         marks += find_marked_stop(frame, stops)
     status, chosen, more, bounds = judge_marks(marks)
     if status == "missing":
-        # No mark found; but a pencil stroke or a dot lying wholly within an end stop's
+        # No mark found; but a pencil stroke lying wholly within an end stop's
         # mask shows only as a little extra ink there: the person confirming a blank
         # is told where to look.
         x_mm, extra, ratio = stop_extra_ink(frame, stops)
