@@ -61,14 +61,16 @@ def measure_line(gray: np.ndarray, homography: np.ndarray, geom: LineGeom,
         elif first.x_mm < NEAR_END_MM:
             frame = frame.with_ends(right - printed, right)
             marks, stops = read_marks(frame)
+    stop_ink = None
     if not any(m.at_stop for m in marks):
-        marks += find_marked_stop(frame, stops)
+        stop_ink = stop_extra_ink(frame, stops)
+        marks += find_marked_stop(*stop_ink)
     status, chosen, more, bounds = judge_marks(marks)
-    if status == "missing":
+    if status == "missing" and stop_ink is not None:
         # No mark found; but a pencil stroke lying wholly within an end stop's
         # mask shows only as a little extra ink there: the person confirming a blank
         # is told where to look.
-        x_mm, extra, ratio = stop_extra_ink(frame, stops)
+        x_mm, extra, ratio = stop_ink
         if extra >= STOP_HINT_INK_MM2 and ratio >= STOP_HINT_RATIO:
             side = "left" if x_mm == 0.0 else "right"
             more = [f"the {side}-hand end stop carries a little more ink than the other "

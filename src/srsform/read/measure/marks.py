@@ -456,13 +456,13 @@ def _near_span(seen: np.ndarray, off_line: np.ndarray, r: float) -> float | None
     return float(np.ptp(cols)) / r if cols.size else None
 
 
-def find_marked_stop(frame: LineFrame, stops: np.ndarray) -> list[MarkCandidate]:
-    """A mark inferred on the end stop that holds clearly more ink than the other.
+def find_marked_stop(x_mm: float, extra: float, ratio: float) -> list[MarkCandidate]:
+    """A mark inferred on the end stop that holds clearly more ink than the other (its
+    `stop_extra_ink`).
 
     Both stops are printed alike, so a mark drawn right over one, hidden by the stop's
     mask, still shows as extra ink inside that mask.
     """
-    x_mm, extra, ratio = stop_extra_ink(frame, stops)
     if extra < STOP_EXTRA_INK_MM2 or ratio < STOP_EXTRA_RATIO:
         return []
     return [MarkCandidate(x_mm=x_mm, area_mm2=extra, contrast=1.0, distance_mm=0.0,
